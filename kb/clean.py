@@ -1,0 +1,244 @@
+"""Lines of a PDF → clean headings and paragraphs that read like the original.
+
+What it does, in order:
+- Unicode: NFC, ligatures (``ﬁ`` → ``fi``), no-break spaces → spaces.
+- Running headers, footers and page numbers (lines repeating at the top or
+  bottom of pages) are removed.
+- Headings are found from font size (larger than the body text) or from short
+  bold lines; paragraphs from vertical gaps, list bullets and page breaks.
+- Words hyphenated at a line end are joined (``dévelop-`` + ``pement``), real
+  compounds (``Petit-Saguenay``) keep their hyphen.
+
+Public entry point: :func:`clean_document`.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .extract import RawDocument
+from .records import Block, Line
+
+# PDFium marks a hyphen it inserted at a line break with U+FFFE (older builds: U+0002);
+# U+00AD is the soft hyphen of other producers. All three mean "the word continues".
+_SOFT_HYPHENS = "\ufffe\u0002\u00ad"
+_LIGATURES = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
+_SPACES = {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ", "\t": " "}
+_TRANSLATE = str.maketrans({**_LIGATURES, **_SPACES})
+_BULLET = re.compile(r"^(?:[•◦▪‣●○■□–—\-*·]\s|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
+_PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:/|sur|of|de)\s*\d{1,4})?$", re.I)
+_TERMINAL = tuple(".!?…:;»”\")")
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_JUNK_TITLES = re.compile(r"^(untitled|sans titre|document\d*|microsoft word.*|.*\.(docx?|pdf|indd))$", re.I)
+
+_GAP_RATIO = 1.3  # a baseline gap this much larger than usual starts a paragraph
+_HEADING_MAX_WORDS = 14
+
+
+@dataclass(frozen=True)
+class CleanDocument:
+    """The cleaned content of one PDF and what could be read about it."""
+
+    blocks: tuple[Block, ...]
+    title: str
+    year: int | None
+
+
+def normalize_text(text: str) -> str:
+    """NFC, ligatures expanded, exotic spaces made plain, runs of spaces collapsed."""
+    text = unicodedata.normalize("NFC", text.translate(_TRANSLATE))
+    text = re.sub(f"[{_SOFT_HYPHENS}]", "", text)
+    return re.sub(r" {2,}", " ", text).strip()
+
+
+def _line_key(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
+
+
+def _remove_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
+    """Drop page numbers and lines repeated at the top or bottom of many pages."""
+    n = len(pages)
+    edge = lambda lines: lines[:2] + lines[-2:]  # noqa: E731
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        counts.update({_line_key(line.text) for line in edge(lines)})
+    threshold = max(2, round(0.3 * n))
+    running = {k for k, c in counts.items() if n >= 2 and c >= threshold}
+    out = []
+    for lines in pages:
+        candidates = {id(line) for line in edge(lines)}
+        out.append([
+            line for line in lines
+            if not (id(line) in candidates
+                    and (_line_key(line.text) in running or _PAGE_NUMBER.match(line.text)))
+        ])
+    return out
+
+
+def _body_size(pages: list[list[Line]]) -> float:
+    weights: Counter[float] = Counter()
+    for lines in pages:
+        for line in lines:
+            weights[round(line.size * 2) / 2] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else 10.0
+
+
+def _heading_level(line: Line, body: float, larger: list[float]) -> int:
+    """0 for body text, else 1 for the largest heading size, 2 for the next..."""
+    words = len(line.text.split())
+    if words > _HEADING_MAX_WORDS * 2:
+        return 0
+    size = round(line.size * 2) / 2
+    if size > body * 1.05:
+        return larger.index(size) + 1 if size in larger else 1
+    first = line.text[0]
+    if (line.bold and words <= _HEADING_MAX_WORDS and (first.isupper() or first.isdigit())
+            and not line.text.endswith((".", ",", ";")) and not _BULLET.match(line.text)):
+        return len(larger) + 1
+    return 0
+
+
+# First elements of French compounds that keep their hyphen (« vice-présidente »).
+COMPOUND_PREFIXES = frozenset("""
+vice ex non sous semi demi mi pré post anti contre arrière avant après bien mal grand grande
+petit petite nord sud est ouest saint sainte franco néo pseudo quasi extra ultra auto inter
+""".split())
+
+
+def dehyphenate(head: str, tail: str, vocab: Counter[str]) -> bool:
+    """Should ``head-`` at a line end and ``tail`` on the next line be one word without hyphen?
+
+    The document is its own dictionary: whichever form it uses elsewhere wins.
+    Without evidence, a capitalised second part (« Petit-Saguenay ») or a known
+    compound prefix (« vice-présidente ») keeps the hyphen; anything else was
+    hyphenated by the typesetter and is joined.
+    """
+    joined, hyphenated = (head + tail).lower(), f"{head}-{tail}".lower()
+    if vocab[hyphenated] != vocab[joined]:
+        return vocab[joined] > vocab[hyphenated]
+    if tail[:1].isupper():
+        return False
+    return head.lower() not in COMPOUND_PREFIXES
+
+
+def _join(left: str, right: str, vocab: Counter[str]) -> str:
+    """Join two lines of one paragraph, undoing end-of-line hyphenation.
+
+    PDFium reports every hyphen at a line end as U+FFFE, whether the typesetter
+    added it or the word has one, so both are decided by :func:`dehyphenate`.
+    """
+    if not left:
+        return right
+    if left[-1] == "\u00ad":  # an explicit soft hyphen: always a typesetting break
+        return left[:-1] + right
+    if left[-1] in "\ufffe\u0002-" and len(left) >= 2 and left[-2].isalpha() and right[:1].isalpha():
+        head = _WORD.findall(left[:-1])
+        tail = _WORD.findall(right)
+        if head and tail and dehyphenate(head[-1].split("-")[-1], tail[0].split("-")[0], vocab):
+            return left[:-1] + right
+        return left[:-1] + "-" + right
+    if left[-1] in _SOFT_HYPHENS:
+        return left[:-1] + right
+    return f"{left} {right}"
+
+
+def _vocabulary(pages: list[list[Line]]) -> Counter[str]:
+    vocab: Counter[str] = Counter()
+    for lines in pages:
+        for line in lines:
+            vocab.update(w.lower() for w in _WORD.findall(line.text.strip(_SOFT_HYPHENS)))
+    return vocab
+
+
+def _line_gaps(pages: list[list[Line]]) -> float:
+    gaps = [a.y - b.y for lines in pages for a, b in zip(lines, lines[1:]) if 0 < a.y - b.y < 3 * a.size]
+    return statistics.median(gaps) if gaps else 14.0
+
+
+def _paragraphs(pages: list[list[Line]], page_numbers: list[int]) -> list[Block]:
+    body = _body_size(pages)
+    larger = sorted({round(ln.size * 2) / 2 for lines in pages for ln in lines
+                     if round(ln.size * 2) / 2 > body * 1.05}, reverse=True)
+    usual_gap = _line_gaps(pages)
+    vocab = _vocabulary(pages)
+
+    blocks: list[Block] = []
+    cur: list[str] = []  # text of the open block
+    cur_kind, cur_level, cur_page, last_page = "", 0, 0, 0
+    prev: Line | None = None
+
+    def flush() -> None:
+        nonlocal cur
+        if cur:
+            text = normalize_text(cur[0])
+            if text:
+                blocks.append(Block(cur_kind, text, cur_page, last_page, cur_level))
+        cur = []
+
+    for number, lines in zip(page_numbers, pages):
+        for i, line in enumerate(lines):
+            level = _heading_level(line, body, larger)
+            kind = "heading" if level else "paragraph"
+            new_page = i == 0
+            if not cur:
+                start = True
+            elif kind != cur_kind or level != cur_level:
+                start = True
+            elif kind == "heading":
+                start = new_page or (prev is not None and prev.y - line.y > 2.2 * line.size)
+            elif new_page:
+                # A paragraph continues over a page break when the last line did not end a sentence.
+                start = cur[0].rstrip().endswith(_TERMINAL)
+            else:
+                gap = prev.y - line.y if prev is not None else 0
+                start = (gap > _GAP_RATIO * usual_gap or gap < 0 or bool(_BULLET.match(line.text)))
+            if start:
+                flush()
+                cur, cur_kind, cur_level, cur_page = [line.text], kind, level, number
+            else:
+                sep_left = cur[0]
+                cur[0] = _join(sep_left, line.text, vocab) if kind == "paragraph" else f"{sep_left} {line.text}"
+            last_page = number
+            prev = line
+    flush()
+    return [b if b.kind == "paragraph" else Block(b.kind, b.text.rstrip(" :"), b.page, b.page_end, b.level)
+            for b in blocks]
+
+
+def _title(raw: RawDocument, blocks: list[Block], path: Path) -> str:
+    meta = normalize_text(raw.metadata.get("Title", ""))
+    if meta and not _JUNK_TITLES.match(meta):
+        return meta
+    first = [b for b in blocks if b.page == 1 and b.kind == "heading"]
+    if first:
+        return min(first, key=lambda b: b.level).text
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def _year(raw: RawDocument, blocks: list[Block], path: Path, title: str) -> int | None:
+    for block in blocks:
+        if block.page != 1:
+            break
+        if len(block.text) <= 30:  # a title page's "2017" or "SEPTEMBRE 2024"
+            found = _YEAR.findall(block.text)
+            if found:
+                return int(found[0])
+    for text in (path.stem, title):
+        found = _YEAR.findall(text.replace("_", " ").replace("-", " "))
+        if found:
+            return int(found[-1])
+    return None
+
+
+def clean_document(raw: RawDocument, path: str | Path) -> CleanDocument:
+    """Turn extracted lines into headings and paragraphs, and find title and year."""
+    path = Path(path)
+    pages = _remove_running_lines([list(p.lines) for p in raw.pages])
+    blocks = _paragraphs(pages, [p.number for p in raw.pages])
+    title = _title(raw, blocks, path)
+    return CleanDocument(tuple(blocks), title, _year(raw, blocks, path, title))

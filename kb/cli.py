@@ -1,0 +1,163 @@
+"""`kb` command line: parses arguments, calls the library, prints.
+
+Exit codes: 0 success; 1 an error (one sentence on stderr, no traceback);
+2 bad usage; 3 `kb build --strict` skipped at least one file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from . import __version__
+from .config import corpus_dir, index_dir
+from .errors import KbError
+
+EXIT_ERROR, EXIT_USAGE, EXIT_STRICT = 1, 2, 3
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+class _Bars:
+    """One tqdm bar per build stage, on stderr (hidden when stderr is not a terminal)."""
+
+    LABELS = {"scan": "Lecture des fichiers", "extract": "Extraction", "embed": "Vectorisation", "write": "Écriture"}
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=self.LABELS.get(stage, stage), unit="",
+                                          file=sys.stderr, disable=None, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import BuildOptions, build_index
+    from .embed import load_embedder
+
+    embedder = load_embedder(args.model)
+    bars = _Bars(quiet=args.json)
+    try:
+        report = build_index(corpus_dir(args.corpus), index_dir(args.index), embedder,
+                             BuildOptions(full=args.full), progress=bars)
+    finally:
+        bars.close()
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        state = "Index written" if report.written else "Index already up to date"
+        print(f"{state}: {report.documents} documents, {report.chunks} chunks "
+              f"({report.model}) in {report.seconds:.1f} s")
+        print(f"  added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+              f"unchanged {report.unchanged}; {report.embedded} chunks embedded")
+        for label, paths in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            for p in paths:
+                print(f"  {label}: {p}")
+        for note in report.notes:
+            print(f"  note: {note}")
+        if report.skipped:
+            print(f"Skipped {len(report.skipped)} file(s):")
+            for s in report.skipped:
+                print(f"  {s.path}: {s.reason}")
+    return EXIT_STRICT if args.strict and report.skipped else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .index import index_status
+
+    status = index_status(index_dir(args.index))
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"Index {status['index']} ({status['version']})")
+    print(f"  built at   {status['built_at']} from {status['corpus']}")
+    print(f"  documents  {status['documents']}")
+    print(f"  chunks     {status['chunks']}")
+    print(f"  model      {status['model']} (--model {status['embedder']})")
+    print(f"  index type {status['index_type']}")
+    if status["skipped"]:
+        print(f"  skipped    {len(status['skipped'])} file(s):")
+        for s in status["skipped"]:
+            print(f"    {s['path']}: {s['reason']}")
+    return 0
+
+
+def cmd_chunks(args: argparse.Namespace) -> int:
+    from .index import load_index
+
+    index = load_index(index_dir(args.index))
+    out = sys.stdout
+    for c in index.chunks:
+        if args.json:
+            out.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            pages = f"p. {c.page}" if c.page == c.page_end else f"p. {c.page}–{c.page_end}"
+            out.write(f"── {c.chunk_id}  {c.path}, {pages}" + (f" · {c.section}" if c.section else "") + "\n")
+            out.write(c.text + "\n\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description="Knowledge base over French PDFs: build, inspect, search.")
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser, json_help: str = "print JSON for scripts") -> None:
+        p.add_argument("--index", metavar="DIR", help="index folder (default: $KB_INDEX or ./index)")
+        p.add_argument("--json", action="store_true", help=json_help)
+
+    p = sub.add_parser("build", help="index the PDFs of the corpus folder (incremental)")
+    common(p)
+    p.add_argument("--corpus", metavar="DIR", help="folder of PDFs (default: $KB_CORPUS or ./corpus)")
+    p.add_argument("--full", action="store_true", help="rebuild everything, reusing nothing")
+    p.add_argument("--strict", action="store_true", help="exit with code 3 if any file was skipped")
+    p.add_argument("--model", metavar="SPEC", help="embedder: e5 (default), minilm, st:PATH, hash ($KB_EMBEDDER)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("status", help="what the index holds")
+    common(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("chunks", help="every chunk with its citation")
+    common(p, "one JSON object a line")
+    p.set_defaults(func=cmd_chunks)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KbError as exc:
+        print(f"kb: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("kb: interrupted; the previous index is unchanged", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `kb chunks | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

