@@ -33,6 +33,7 @@ from .errors import ExtractionError, IndexCorruptError, IndexMissingError
 from .extract import extract_pdf
 from .index import KbIndex, load_index
 from .language import detect_language, is_language
+from .lexical import BM25_B, BM25_K1, LEXICAL_DIR, build_lexical, save_lexical
 from .records import Chunk, Document, Skipped
 from .store import FORMAT_VERSION, VersionWriter, build_lock, write_json, write_jsonl
 
@@ -317,6 +318,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
         # 4. Write the new version beside the live one, then swap.
         tick("write", 0, 1)
         dense, info = build_dense(vectors, options.exact_max)
+        lexical = build_lexical([passage_text(c) for c in chunks])
         manifest = {
             "format_version": FORMAT_VERSION,
             "kb_version": __version__,
@@ -324,6 +326,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
             "corpus": str(corpus.resolve()),
             "embedder": {"spec": embedder.spec, "model_id": model, "dim": int(dim)},
             "dense": info.to_dict(),
+            "lexical": {"type": "bm25", "k1": BM25_K1, "b": BM25_B, "analyzer": "french-fold-snowball-v1"},
             "pipeline": _pipeline_fingerprint(options),
             "extractor": "pypdfium2",
             "documents": len(documents),
@@ -337,6 +340,8 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
                         ({**c.to_dict(), "text_hash": h} for c, h in zip(chunks, hashes)))
             np.save(writer.path / "vectors.npy", vectors, allow_pickle=False)
             save_dense(dense, writer.path / "dense.faiss")
+            if chunks:
+                save_lexical(lexical, writer.path / LEXICAL_DIR)
             write_json(writer.path / "manifest.json", manifest)
             version = writer.commit()
         tick("write", 1, 1)

@@ -48,16 +48,17 @@ class _Buffer:
     page: int = 0
     page_end: int = 0
     section: str | None = None
-    last_heading: str = ""
+    level: int = 0  # level of the heading whose section the first paragraph sits in (0: none)
+    has_text: bool = False
 
-    def add(self, text: str, page: int, page_end: int, section: str | None) -> None:
+    def add(self, text: str, page: int, page_end: int, section: str | None, level: int = 0) -> None:
         if not self.parts:
             self.page = page
         self.parts.append(text)
         self.words += _words(text)
         self.page_end = max(self.page_end, page_end)
         if self.section is None and section is not None:
-            self.section = section
+            self.section, self.level, self.has_text = section, level, True
 
 
 def _fold(text: str) -> str:
@@ -119,6 +120,9 @@ def chunk_blocks(blocks: list[Block] | tuple[Block, ...], settings: ChunkSetting
         names = [name for _, name in trail if _fold(name) not in skipped and any(c.isalpha() for c in name)]
         return " › ".join(names[-2:])
 
+    def level() -> int:
+        return trail[-1][0] if trail else 0
+
     def flush() -> None:
         nonlocal buf
         if buf.parts:
@@ -128,7 +132,9 @@ def chunk_blocks(blocks: list[Block] | tuple[Block, ...], settings: ChunkSetting
 
     for block in blocks:
         if block.kind == "heading":
-            if buf.words >= settings.min_words:
+            # A sibling or parent heading closes the chunk; a child heading (« Description »
+            # under a mandate title) only when the chunk is already big enough.
+            if buf.words >= settings.min_words or (buf.has_text and block.level <= buf.level):
                 flush()
             while trail and trail[-1][0] >= block.level:
                 trail.pop()
@@ -139,14 +145,14 @@ def chunk_blocks(blocks: list[Block] | tuple[Block, ...], settings: ChunkSetting
         if buf.words + words > settings.max_words and buf.words >= settings.min_words:
             flush()
         if buf.words + words <= settings.max_words:
-            buf.add(block.text, block.page, block.page_end, section())
+            buf.add(block.text, block.page, block.page_end, section(), level())
             continue
         windows = _windows(block.text, settings)
         # Fill the open buffer with the first window when it fits; otherwise give it its own chunk.
         for i, window in enumerate(windows):
             if buf.words + _words(window) > settings.max_words:
                 flush()
-            buf.add(window, block.page, block.page_end, section())
+            buf.add(window, block.page, block.page_end, section(), level())
             if i < len(windows) - 1:
                 flush()
     flush()
@@ -154,13 +160,41 @@ def chunk_blocks(blocks: list[Block] | tuple[Block, ...], settings: ChunkSetting
 
 
 def _merge_small(passages: list[Passage], settings: ChunkSettings) -> list[Passage]:
-    """Fold a too-short passage into the previous one of the same section when it fits."""
+    """Fold too-short passages into a neighbour.
+
+    A short tail joins the previous passage of its section; a fragment under half
+    the minimum (a title page, a lone heading with a line) joins the next passage,
+    or the previous one at the end, when the result stays within bounds.
+    """
+    limit = settings.max_words + settings.min_words
+
+    def join(a: Passage, b: Passage, section: str) -> Passage:
+        return Passage(a.text + "\n" + b.text, a.page, max(a.page_end, b.page_end), section)
+
     merged: list[Passage] = []
     for p in passages:
         prev = merged[-1] if merged else None
         if (prev is not None and _words(p.text) < settings.min_words and prev.section == p.section
-                and _words(prev.text) + _words(p.text) <= settings.max_words + settings.min_words):
-            merged[-1] = Passage(prev.text + "\n" + p.text, prev.page, max(prev.page_end, p.page_end), prev.section)
+                and _words(prev.text) + _words(p.text) <= limit):
+            merged[-1] = join(prev, p, prev.section)
         else:
             merged.append(p)
-    return merged
+    out: list[Passage] = []
+    carry: Passage | None = None
+    for p in merged:
+        if carry is not None:
+            if _words(carry.text) + _words(p.text) <= limit:
+                p = join(carry, p, p.section if _words(p.text) >= _words(carry.text) else carry.section)
+            else:
+                out.append(carry)
+            carry = None
+        if _words(p.text) < settings.min_words // 2:
+            carry = p
+        else:
+            out.append(p)
+    if carry is not None:
+        if out and _words(out[-1].text) + _words(carry.text) <= limit:
+            out[-1] = join(out[-1], carry, out[-1].section)
+        else:
+            out.append(carry)
+    return out

@@ -202,7 +202,7 @@ def _paragraphs(pages: list[list[Line]], page_numbers: list[int]) -> list[Block]
                 cur, cur_kind, cur_level, cur_page = [line.text], kind, level, number
             else:
                 sep_left = cur[0]
-                cur[0] = _join(sep_left, line.text, vocab) if kind == "paragraph" else f"{sep_left} {line.text}"
+                cur[0] = _join(sep_left, line.text, vocab)
             last_page = number
             prev = line
     flush()

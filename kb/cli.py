@@ -116,6 +116,82 @@ def cmd_chunks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _searcher(args: argparse.Namespace):
+    from .embed import load_embedder
+    from .index import load_index
+    from .search import Searcher
+
+    index = load_index(index_dir(args.index))
+    embedder = load_embedder(args.model) if getattr(args, "model", None) else None
+    return Searcher(index, embedder)
+
+
+def _highlight(text: str, spans, on: bool) -> str:
+    if not on:
+        return text
+    out, last = [], 0
+    for s, e in spans:
+        out.append(text[last:s] + "\033[1;33m" + text[s:e] + "\033[0m")
+        last = e
+    return "".join(out) + text[last:]
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .search import SearchOptions
+    from .snippet import highlight_spans
+    from .analyzer import analyze
+
+    searcher = _searcher(args)
+    opts = SearchOptions(k=args.k, doc=args.doc, lang=args.lang, year=args.year, doc_type=args.type,
+                         mode=args.mode)
+    result = searcher.search(args.query, opts)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    if not result.hits:
+        print("Aucun résultat. Essayez d'autres mots, ou retirez des filtres.")
+        return 0
+    color = sys.stdout.isatty()
+    terms = set(analyze(args.query))
+    for h in result.hits:
+        c = h.chunk
+        pages = f"p. {c.page}" if c.page == c.page_end else f"p. {c.page}–{c.page_end}"
+        print(f"{h.rank:>2}. {c.title} — {pages}" + (f" · {c.section}" if c.section else "")
+              + f"  [{h.score:.3f}]")
+        print(f"    {c.path}")
+        print("    " + _highlight(h.snippet, highlight_spans(h.snippet, terms), color))
+        print()
+    for m in result.related_mandates:
+        print(f"Mandat lié : {m.title} ({m.client}, {m.years})")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_search, load_qrels, qrels_kind
+
+    rows = load_qrels(args.qrels)
+    kind = qrels_kind(rows)
+    searcher = _searcher(args)
+    if kind == "mandates":
+        from .mandates import evaluate_mandates
+
+        report = evaluate_mandates(searcher, rows)
+    else:
+        report = evaluate_search(searcher, rows, mode=args.mode)
+    if args.json:
+        _print_json(report.to_dict())
+        return 0
+    print(f"{len(report.queries)} queries ({kind}, {args.qrels})")
+    for name, value in report.metrics.items():
+        print(f"  {name:<11}{value:.3f}")
+    if report.failures:
+        print("Not first:")
+        for q in report.failures:
+            where = f"first relevant at rank {q.first_relevant}" if q.first_relevant else "no relevant result"
+            print(f"  {q.id} « {q.query} »: {where}; first came {q.top}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kb", description="Knowledge base over French PDFs: build, inspect, search.")
     parser.add_argument("--version", action="version", version=f"kb {__version__}")
@@ -132,6 +208,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit with code 3 if any file was skipped")
     p.add_argument("--model", metavar="SPEC", help="embedder: e5 (default), minilm, st:PATH, hash ($KB_EMBEDDER)")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("search", help="search passages (hybrid French lexical + dense)")
+    common(p)
+    p.add_argument("query", help="what to look for, in French or English")
+    p.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
+    p.add_argument("--doc", metavar="PATH", help="only this document (path, file name or name without .pdf)")
+    p.add_argument("--lang", help="only passages in this language (fr, en…)")
+    p.add_argument("--year", type=int, help="only documents of this year")
+    p.add_argument("--type", help="only this document type (portfolio, fiche, rapport, cadre de référence)")
+    p.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid", help=argparse.SUPPRESS)
+    p.add_argument("--model", metavar="SPEC", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="measure search quality against relevance judgments (JSON lines)")
+    common(p)
+    p.add_argument("qrels", help="judgments file, e.g. ../shared/eval/dev_search.jsonl")
+    p.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid",
+                   help="retrieval to evaluate (default hybrid)")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("status", help="what the index holds")
     common(p)

@@ -10,6 +10,7 @@ Layout::
         chunks.jsonl          one chunk a line, row-aligned with the vectors
         vectors.npy           float32 (n, dim), L2-normalised (no pickle)
         dense.faiss           FAISS index over the same rows
+        lexical/              BM25 (bm25s: JSON + .npy files)
         ...                   other stages' files (lexical index, mandates)
 
 A build writes a new version folder beside the live one and only then replaces
@@ -35,7 +36,7 @@ from typing import Any, Iterable, Iterator
 
 from .errors import IndexCorruptError, IndexMissingError, KbError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _KEEP_PREVIOUS = 1

@@ -1,0 +1,88 @@
+"""French-aware text analysis for lexical search and highlighting.
+
+``l’évaluation`` → ``evalu``: typographic apostrophes are plain ones, elided
+articles (``l'``, ``d'``, ``qu'``…) and stop words are dropped, case and accents
+are folded, and words are stemmed (Snowball French) *after* folding, so a query
+typed without accents (« gouvernance partagee ») finds the accented text. A
+light rule then merges the plural and feminine forms Snowball leaves apart on
+folded words (« partagée », « partagé », « partage »).
+
+Public entry points: :func:`analyze`, :func:`terms_with_spans`, :func:`fold`.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SPECIAL = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "’": "'", "‘": "'", "ß": "ss"})
+
+# French function words, then English ones (queries are sometimes in English).
+STOP_WORDS = frozenset("""
+a à ai aie ainsi alors au aucun aucune aupres auquel aussi autre autres aux auxquels avaient avais avait
+avant avec avoir c ça car ce ceci cela celle celles celui cependant certain certaine certains ces cet
+cette ceux chacun chacune chaque chez ci comme comment d dans de des desquels deux dont du duquel donc
+elle elles en encore entre es est et etaient etait etant ete etre eu eux fait faire fois font ici il
+ils j je jusqu l la laquelle le lequel les lesquels leur leurs lors lorsqu lui m ma mais me meme memes
+mes moi mon n ne ni non nos notre nous on ont or ou où par parce pas peu peut plus pour pourquoi
+puis puisqu qu quand que quel quelle quelles quels qui quoi quoiqu s sa sans se selon ses si sien
+son sont sous soi sur t ta te tes toi ton tous tout toute toutes tres un une unes uns vers via vos
+votre vous y
+the of and or to in on for with by from at as is are was were be been this that these those it its
+an how what which who whom why when where do does did not no
+""".split())
+
+
+def fold(text: str) -> str:
+    """Lower-case, without accents, ligatures spelled out, apostrophes plain."""
+    text = unicodedata.normalize("NFKD", text.translate(_SPECIAL).lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+_stemmer_local = threading.local()
+
+
+def _stemmer():
+    stemmer = getattr(_stemmer_local, "stemmer", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _stemmer_local.stemmer = Stemmer.Stemmer("french")
+    return stemmer
+
+
+@lru_cache(maxsize=200_000)
+def term(word: str) -> str:
+    """The index term of one folded word (stop words are handled by the caller)."""
+    if word.isdigit():
+        return word
+    stem = _stemmer().stemWord(word)
+    if len(stem) > 3 and stem.endswith("s"):
+        stem = stem[:-1]
+    for _ in range(2):
+        if len(stem) > 4 and stem.endswith("e"):
+            stem = stem[:-1]
+    return stem
+
+
+def terms_with_spans(text: str) -> list[tuple[str, int, int]]:
+    """``(term, start, end)`` for every non-stop word of ``text``; spans index ``text``."""
+    out = []
+    for m in _WORD.finditer(text):
+        word = fold(m.group())
+        if word in STOP_WORDS or (len(word) == 1 and not word.isdigit()):
+            continue
+        out.append((term(word), m.start(), m.end()))
+    return out
+
+
+def analyze(text: str) -> list[str]:
+    """The index terms of ``text``, in order (stop words removed)."""
+    return [t for t, _, _ in terms_with_spans(text)]
+
+
+def has_words(text: str) -> bool:
+    """True if ``text`` holds at least one word (stop word or not)."""
+    return bool(_WORD.search(text))

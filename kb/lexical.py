@@ -1,0 +1,48 @@
+"""BM25 over French-analysed chunks (bm25s), stored as plain files in the index.
+
+Public entry points: :func:`build_lexical`, :func:`save_lexical`,
+:func:`load_lexical`, :func:`lexical_scores`.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .analyzer import analyze
+
+LEXICAL_DIR = "lexical"
+BM25_K1, BM25_B = 1.2, 0.75
+
+
+def build_lexical(texts: Sequence[str]):
+    """A BM25 model over ``texts`` (rows align with the chunks)."""
+    import bm25s
+
+    model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+    tokens = [analyze(t) or ["∅"] for t in texts]  # bm25s needs one token a document
+    if tokens:
+        model.index(tokens, show_progress=False)
+    return model
+
+
+def save_lexical(model, folder: Path) -> None:
+    model.save(str(folder), show_progress=False, allow_pickle=False)
+
+
+def load_lexical(folder: Path):
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s.BM25.load(str(folder), mmap=False, show_progress=False, allow_pickle=False)
+
+
+def lexical_scores(model, terms: Sequence[str], n: int) -> np.ndarray:
+    """BM25 score of every chunk for the query ``terms`` (zeros when none is known)."""
+    vocab = getattr(model, "vocab_dict", None) or {}
+    ids = [vocab[t] for t in terms if t in vocab]
+    if not ids:
+        return np.zeros(n, dtype=np.float32)
+    return np.asarray(model.get_scores(ids), dtype=np.float32)

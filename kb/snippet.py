@@ -1,0 +1,58 @@
+"""What to show of a passage: highlighted query terms and a short snippet.
+
+Public entry points: :func:`highlight_spans`, :func:`make_snippet`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Collection
+
+from .analyzer import terms_with_spans
+
+_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»\")]?|\n|$)")
+
+
+def highlight_spans(text: str, query_terms: Collection[str]) -> list[tuple[int, int]]:
+    """Character spans of the words of ``text`` whose term is one of ``query_terms``.
+
+    Matching is stem-aware and accent-blind: « partagee » highlights « partagées ».
+    """
+    wanted = set(query_terms)
+    return [(s, e) for t, s, e in terms_with_spans(text) if t in wanted]
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in _SENTENCE.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -> str:
+    """The sentence matching most query terms, cut to about ``max_words`` around its matches."""
+    wanted = set(query_terms)
+    best, best_key = None, (-1, -1)
+    for s, e in _sentences(text):
+        found = [t for t, _, _ in terms_with_spans(text[s:e]) if t in wanted]
+        key = (len(set(found)), len(found))
+        if key > best_key:
+            best, best_key = (s, e), key
+    if best is None:
+        return ""
+    s, e = best
+    sentence = text[s:e]
+    words = list(re.finditer(r"\S+", sentence))
+    if len(words) <= max_words:
+        return sentence
+    hits = [i for i, w in enumerate(words) if any(t in wanted for t, _, _ in terms_with_spans(w.group()))]
+    centre = hits[0] if hits else 0
+    start = max(0, min(centre - max_words // 3, len(words) - max_words))
+    end = start + max_words
+    out = sentence[words[start].start():words[end - 1].end()]
+    return ("… " if start > 0 else "") + out + (" …" if end < len(words) else "")

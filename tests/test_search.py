@@ -1,0 +1,159 @@
+"""Searcher behaviour on the demo corpus (fake embedder) and the `kb search` / `kb eval` contract."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.cli import main
+from kb.embed import HashEmbedder
+from kb.errors import IndexMismatchError, QueryError
+from kb.index import load_index
+from kb.search import FusionSettings, SearchOptions, Searcher
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT / "eval"  # copies of ../shared/eval/dev_*.jsonl
+HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "path", "title", "page", "page_end", "section", "lang",
+            "text", "snippet", "highlights"}
+
+
+@pytest.fixture(scope="module")
+def searcher(demo_hash_index):
+    return Searcher(load_index(demo_hash_index), HashEmbedder())
+
+
+def test_exact_name_is_found_first(searcher):
+    hits = searcher.search("Coalition montréalaise des Tables de quartier").hits
+    assert hits[0].chunk.path == "roles-acteurs-developpement-communautes-2015.pdf"
+
+
+def test_accentless_query_finds_accented_text(searcher):
+    hits = searcher.search("gouvernance partagee", SearchOptions(mode="lexical")).hits
+    assert "gouvernance partagée" in hits[0].chunk.text
+    text = hits[0].chunk.text
+    assert "partagée" in [text[s:e] for s, e in hits[0].highlights]
+
+
+def test_verbatim_phrase_comes_first(searcher):
+    phrase = "briser les silos"
+    hits = searcher.search(phrase).hits
+    assert phrase in hits[0].chunk.text.lower()
+
+
+def test_filters_narrow_results(searcher):
+    all_hits = searcher.search("développement des communautés", SearchOptions(k=20)).hits
+    assert len({h.chunk.path for h in all_hits}) > 1
+    for opts, check in [
+        (SearchOptions(k=20, doc="fiche-atelier-cadres-strategiques-municipaux"),
+         lambda h: h.chunk.path == "fiche-atelier-cadres-strategiques-municipaux.pdf"),
+        (SearchOptions(k=20, doc="communagir-cadre-de-reference.pdf"),
+         lambda h: h.chunk.path == "communagir-cadre-de-reference.pdf"),
+        (SearchOptions(k=20, year=2015), lambda h: h.chunk.path.startswith("roles-acteurs")),
+        (SearchOptions(k=20, doc_type="portfolio"), lambda h: "portfolio" in h.chunk.path),
+        (SearchOptions(k=20, lang="fr"), lambda h: h.chunk.lang == "fr"),
+    ]:
+        hits = searcher.search("développement des communautés", opts).hits
+        assert hits and all(check(h) for h in hits), opts
+    assert searcher.search("développement", SearchOptions(lang="de")).hits == ()
+
+
+def test_results_are_diverse(searcher):
+    hits = searcher.search("développement collectif", SearchOptions(k=10)).hits
+    per_page: dict = {}
+    for h in hits:
+        key = (h.chunk.doc_id, h.chunk.page)
+        per_page[key] = per_page.get(key, 0) + 1
+    assert max(per_page.values()) <= FusionSettings().max_per_page
+    rows = [searcher.index.chunks.index(h.chunk) for h in hits]
+    for r in rows:  # never a passage and its overlapping window
+        assert not (searcher._continues[r] and r - 1 in rows)
+
+
+def test_hits_carry_citation_snippet_and_highlights(searcher):
+    result = searcher.search("participation citoyenne", SearchOptions(k=5))
+    assert [h.rank for h in result.hits] == [1, 2, 3, 4, 5]
+    assert all(a.score >= b.score for a, b in zip(result.hits, result.hits[1:]))
+    for h in result.hits:
+        d = h.to_dict()
+        assert set(d) == HIT_KEYS
+        assert d["snippet"] and d["snippet"].replace("… ", "").replace(" …", "") in d["text"]
+        for s, e in d["highlights"]:
+            assert d["text"][s:e].lower().startswith(("particip", "citoy"))
+
+
+@pytest.mark.parametrize("query,message", [("", "empty"), ("   ", "empty"), ("?!", "empty"),
+                                           ("le la les de", "only stop words")])
+def test_bad_queries(searcher, query, message):
+    with pytest.raises(QueryError, match=message):
+        searcher.search(query)
+
+
+def test_query_language_signal(searcher):
+    assert searcher.is_foreign("climate change adaptation pact for municipalities")
+    assert searcher.is_foreign("shared governance")
+    assert not searcher.is_foreign("gouvernance partagee")
+    assert not searcher.is_foreign("participation citoyenne")  # langdetect says Italian here
+
+
+def test_index_model_mismatch(demo_hash_index):
+    with pytest.raises(IndexMismatchError):
+        Searcher(load_index(demo_hash_index), HashEmbedder(64))
+
+
+def test_cli_search_json_contract(capsys, demo_hash_index):
+    code = main(["search", "coconstruction", "--index", str(demo_hash_index), "--json", "--k", "3"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["query"] == "coconstruction" and out["related_mandates"] == []
+    assert len(out["hits"]) == 3 and set(out["hits"][0]) == HIT_KEYS
+    assert out["hits"][0]["path"] == "chantiers-partenariaux-coconstruction-2017.pdf"
+
+
+def test_cli_search_human_and_errors(capsys, demo_hash_index):
+    code = main(["search", "coconstruction", "--index", str(demo_hash_index), "--k", "2"])
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith(" 1. ") and "chantiers-partenariaux-coconstruction-2017.pdf" in out
+    code = main(["search", "le la", "--index", str(demo_hash_index)])
+    assert code == 1 and "only stop words" in capsys.readouterr().err
+    code = main(["search", "zzzqqq", "--index", str(demo_hash_index), "--doc", "nope.pdf"])
+    assert code == 0 and "Aucun résultat" in capsys.readouterr().out
+
+
+def test_cli_eval(capsys, demo_hash_index, tmp_path):
+    qrels = tmp_path / "q.jsonl"
+    qrels.write_text(json.dumps({"id": "x1", "query": "briser les silos",
+                                 "doc": "fiche-atelier-cadres-strategiques-municipaux",
+                                 "any": ["briser les silos"]}) + "\n", encoding="utf-8")
+    code = main(["eval", str(qrels), "--index", str(demo_hash_index), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["metrics"]["success@1"] == 1.0 and report["failures"] == []
+    code = main(["eval", str(tmp_path / "missing.jsonl"), "--index", str(demo_hash_index)])
+    assert code == 1 and "not found" in capsys.readouterr().err
+
+
+# -- with the real multilingual model ---------------------------------------------------
+
+@pytest.mark.model
+@pytest.mark.parametrize("query,path", [
+    ("gouvernance partagée", "communagir-portfolio-municipal-2024.pdf"),
+    ("comment faire participer les citoyens", None),  # paraphrase: only checks it answers
+    ("climate change adaptation pact for municipalities", "communagir-portfolio-municipal-2024.pdf"),
+    ("origine de la Coalition montréalaise des Tables de quartier", "roles-acteurs-developpement-communautes-2015.pdf"),
+    ("conditions essentielles de la coconstruction", "chantiers-partenariaux-coconstruction-2017.pdf"),
+])
+def test_real_model_hybrid_answers(demo_e5_index, e5_embedder, query, path):
+    searcher = Searcher(load_index(demo_e5_index), e5_embedder)
+    hits = searcher.search(query, SearchOptions(k=5)).hits
+    assert len(hits) == 5
+    if path:
+        assert hits[0].chunk.path == path
+
+
+@pytest.mark.model
+def test_real_model_eval_on_the_development_set(capsys, demo_e5_index):
+    code = main(["eval", str(DEV / "dev_search.jsonl"), "--index", str(demo_e5_index), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["queries"] == 13
+    assert set(report["metrics"]) == {"success@1", "success@5", "MRR@10", "nDCG@10"}
+    # A regression guard, well below what the benchmark measures (README).
+    assert report["metrics"]["success@5"] >= 0.8
