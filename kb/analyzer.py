@@ -30,6 +30,7 @@ mes moi mon n ne ni non nos notre nous on ont or ou où par parce pas peu peut p
 puis puisqu qu quand que quel quelle quelles quels qui quoi quoiqu s sa sans se selon ses si sien
 son sont sous soi sur t ta te tes toi ton tous tout toute toutes tres un une unes uns vers via vos
 votre vous y
+veut veulent vouloir souhaite souhaitent doit doivent peuvent faut
 the of and or to in on for with by from at as is are was were be been this that these those it its
 an how what which who whom why when where do does did not no
 """.split())

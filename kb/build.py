@@ -34,13 +34,14 @@ from .extract import extract_pdf
 from .index import KbIndex, load_index
 from .language import detect_language, is_language
 from .lexical import BM25_B, BM25_K1, LEXICAL_DIR, build_lexical, save_lexical
-from .records import Chunk, Document, Skipped
+from .mandates import extract_mandates, mandate_text, with_path
+from .records import Chunk, Document, Mandate, Skipped
 from .store import FORMAT_VERSION, VersionWriter, build_lock, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
 # Bump when extraction or cleaning changes what a PDF turns into.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: mandates, heading and URL fixes
 _MIN_CHARS_PER_PAGE = 10
 
 Progress = Callable[[str, int, int], None]
@@ -69,10 +70,11 @@ class BuildReport:
     skipped: tuple[Skipped, ...]
     seconds: float
     model: str
-    embedded: int  # chunks embedded by this build (0 when everything was cached)
+    embedded: int  # chunks and mandates embedded by this build (0 when everything was cached)
     written: bool  # False when nothing changed and the index was left as it was
     version: str
     notes: tuple[str, ...] = ()
+    mandates: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,7 @@ class BuildReport:
             "written": self.written,
             "version": self.version,
             "notes": list(self.notes),
+            "mandates": self.mandates,
         }
 
 
@@ -121,8 +124,9 @@ def scan_corpus(corpus: Path) -> list[str]:
     return sorted(found)
 
 
-def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings) -> tuple[Document, list[Chunk]]:
-    """Extract, clean, check and chunk one PDF.
+def read_document(path: Path, rel: str, sha: str,
+                  settings: ChunkSettings) -> tuple[Document, list[Chunk], list[Mandate]]:
+    """Extract, clean, check and chunk one PDF, and read the mandates it describes.
 
     Raises:
         ExtractionError: with the reason the file cannot be indexed.
@@ -148,7 +152,7 @@ def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings) -> tu
                             p.section, chunk_lang or lang, p.text))
     doc = Document(doc_id, rel, clean.title, clean.year, lang, len(raw.pages), sha,
                    infer_doc_type(rel, clean.title), len(chunks))
-    return doc, chunks
+    return doc, chunks, extract_mandates(clean.blocks, doc_id, rel)
 
 
 _DOC_TYPES = (
@@ -239,17 +243,23 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
                       if f.get("status") == "skipped" and not f.get("reason", "").startswith("duplicate of")
                       } if same_pipeline else {}
         prev_chunks: dict[str, list[int]] = defaultdict(list)
+        prev_mandates: dict[str, list[Mandate]] = defaultdict(list)
         if prev:
             for row, c in enumerate(prev.chunks):
                 prev_chunks[c.doc_id].append(row)
+            for m in prev.mandates:
+                prev_mandates[m.doc_id].append(m)
 
         documents: list[Document] = []
         chunks: list[Chunk] = []
+        mandates: list[Mandate] = []
         cached_vectors: dict[str, np.ndarray] = {}
         if prev and same_model:
             for row, h in enumerate(prev.text_hashes):
                 if h:
                     cached_vectors[h] = prev.vectors[row]
+            for row, m in enumerate(prev.mandates):
+                cached_vectors[text_hash(mandate_text(m))] = prev.mandate_vectors[row]
         skipped: list[Skipped] = []
         added, updated, unchanged = [], [], 0
         todo = sorted(by_sha.items(), key=lambda kv: kv[1][0])
@@ -270,9 +280,11 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
             if sha in prev_docs:
                 doc = replace(prev_docs[sha], path=canonical)
                 doc_chunks = [replace(prev.chunks[r], path=canonical) for r in prev_chunks[doc.doc_id]]
+                doc_mandates = with_path(prev_mandates[doc.doc_id], canonical)
             else:
                 try:
-                    doc, doc_chunks = read_document(corpus / canonical, canonical, sha, options.chunking)
+                    doc, doc_chunks, doc_mandates = read_document(corpus / canonical, canonical, sha,
+                                                                  options.chunking)
                 except ExtractionError as exc:
                     skipped.append(Skipped(canonical, exc.reason))
                     entry.update(status="skipped", reason=exc.reason)
@@ -288,6 +300,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
             entry.update(status="indexed", doc_id=doc.doc_id)
             documents.append(doc)
             chunks.extend(doc_chunks)
+            mandates.extend(doc_mandates)
             tick("extract", i + 1, len(todo))
 
         removed = sorted(rel for rel, f in prev_files.items()
@@ -299,21 +312,26 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
                            == {k: {kk: v.get(kk) for kk in ("sha256", "status", "reason")} for k, v in prev_files.items()})
         if unchanged_files and not added and not updated and not removed:
             return BuildReport(len(documents), len(chunks), (), (), (), unchanged, tuple(skipped),
-                               time.perf_counter() - started, model, 0, False, prev.version, tuple(notes))
+                               time.perf_counter() - started, model, 0, False, prev.version, tuple(notes),
+                               len(mandates))
 
         # 3. Embed what was never embedded with this model.
-        hashes = [text_hash(passage_text(c)) for c in chunks]
-        missing = sorted({h: i for i, h in enumerate(hashes) if h not in cached_vectors}.items(),
+        texts = [passage_text(c) for c in chunks] + [mandate_text(m) for m in mandates]
+        all_hashes = [text_hash(t) for t in texts]
+        hashes, mandate_hashes = all_hashes[:len(chunks)], all_hashes[len(chunks):]
+        missing = sorted({h: i for i, h in enumerate(all_hashes) if h not in cached_vectors}.items(),
                          key=lambda kv: kv[1])
         for start in range(0, len(missing), options.batch_size):
             batch = missing[start:start + options.batch_size]
-            vecs = embedder.embed([passage_text(chunks[i]) for _, i in batch])
+            vecs = embedder.embed([texts[i] for _, i in batch])
             for (h, _), v in zip(batch, vecs):
                 cached_vectors[h] = v
             tick("embed", min(start + options.batch_size, len(missing)), len(missing))
         dim = next(iter(cached_vectors.values())).shape[0] if cached_vectors else embedder.embed(["dim"]).shape[1]
         vectors = (np.stack([cached_vectors[h] for h in hashes]).astype(np.float32)
                    if chunks else np.zeros((0, dim), dtype=np.float32))
+        mandate_vectors = (np.stack([cached_vectors[h] for h in mandate_hashes]).astype(np.float32)
+                           if mandates else np.zeros((0, dim), dtype=np.float32))
 
         # 4. Write the new version beside the live one, then swap.
         tick("write", 0, 1)
@@ -331,6 +349,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
             "extractor": "pypdfium2",
             "documents": len(documents),
             "chunks": len(chunks),
+            "mandates": len(mandates),
             "skipped": [asdict(s) for s in skipped],
             "files": files,
         }
@@ -340,6 +359,8 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
                         ({**c.to_dict(), "text_hash": h} for c, h in zip(chunks, hashes)))
             np.save(writer.path / "vectors.npy", vectors, allow_pickle=False)
             save_dense(dense, writer.path / "dense.faiss")
+            write_jsonl(writer.path / "mandates.jsonl", (m.to_dict() for m in mandates))
+            np.save(writer.path / "mandate_vectors.npy", mandate_vectors, allow_pickle=False)
             if chunks:
                 save_lexical(lexical, writer.path / LEXICAL_DIR)
             write_json(writer.path / "manifest.json", manifest)
@@ -347,4 +368,4 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
         tick("write", 1, 1)
         return BuildReport(len(documents), len(chunks), tuple(added), tuple(updated), tuple(removed),
                            unchanged, tuple(skipped), time.perf_counter() - started, model,
-                           len(missing), True, version.name, tuple(notes))
+                           len(missing), True, version.name, tuple(notes), len(mandates))

@@ -65,10 +65,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         state = "Index written" if report.written else "Index already up to date"
-        print(f"{state}: {report.documents} documents, {report.chunks} chunks "
+        print(f"{state}: {report.documents} documents, {report.chunks} chunks, {report.mandates} mandates "
               f"({report.model}) in {report.seconds:.1f} s")
         print(f"  added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
-              f"unchanged {report.unchanged}; {report.embedded} chunks embedded")
+              f"unchanged {report.unchanged}; {report.embedded} texts embedded")
         for label, paths in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
             for p in paths:
                 print(f"  {label}: {p}")
@@ -92,6 +92,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  built at   {status['built_at']} from {status['corpus']}")
     print(f"  documents  {status['documents']}")
     print(f"  chunks     {status['chunks']}")
+    print(f"  mandates   {status['mandates']}")
     print(f"  model      {status['model']} (--model {status['embedder']})")
     print(f"  index type {status['index_type']}")
     if status["skipped"]:
@@ -161,8 +162,54 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"    {c.path}")
         print("    " + _highlight(h.snippet, highlight_spans(h.snippet, terms), color))
         print()
-    for m in result.related_mandates:
-        print(f"Mandat lié : {m.title} ({m.client}, {m.years})")
+    if result.related_mandates:
+        print("Mandats liés :")
+        for r in result.related_mandates:
+            m = r.mandate
+            print(f"  • {m.title} — {m.client}, {m.years}  [{m.id}]")
+    return 0
+
+
+def _print_mandates(ranked, query, as_json: bool) -> None:
+    if as_json:
+        _print_json({"query": query, "mandates": [r.to_dict() for r in ranked]})
+        return
+    if not ranked:
+        print("Aucun mandat.")
+    for r in ranked:
+        m = r.mandate
+        score = "" if r.score is None else f"  [{r.score:.3f}]"
+        print(f"{r.rank:>2}. {m.title}{score}")
+        print(f"    {m.client} · {m.years} · {m.path} p. {m.page} · id {m.id}")
+        if m.themes:
+            print(f"    thèmes : {', '.join(m.themes)}")
+        if r.why:
+            print(f"    pourquoi : {r.why}")
+        first = m.description.split("\n")[0]
+        print(f"    {first[:220]}{'…' if len(first) > 220 else ''}")
+        print()
+
+
+def cmd_mandates(args: argparse.Namespace) -> int:
+    from .mandates import RankedMandate
+
+    searcher = _searcher(args)
+    ms = searcher.mandates
+    if args.list:
+        ranked = [RankedMandate(i + 1, None, m, "") for i, m in enumerate(ms.mandates)]
+        _print_mandates(ranked, None, args.json)
+        return 0
+    if args.like:
+        _print_mandates(ms.like(args.like, args.k), None, args.json)
+        return 0
+    if not args.query:
+        raise KbError("describe a situation (kb mandates \"…\"), or use --like ID or --list")
+    from .analyzer import analyze, has_words
+    from .errors import QueryError
+
+    if not has_words(args.query) or not analyze(args.query):
+        raise QueryError("the description is empty or only stop words: describe the situation in a few words")
+    _print_mandates(ms.search(args.query, args.k), args.query, args.json)
     return 0
 
 
@@ -220,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid", help=argparse.SUPPRESS)
     p.add_argument("--model", metavar="SPEC", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("mandates", help="past mandates: similar to a situation, to a mandate, or all")
+    common(p)
+    p.add_argument("query", nargs="?", help="a situation, e.g. « une MRC veut arrimer ses politiques sociales »")
+    p.add_argument("--k", type=int, default=5, help="number of mandates (default 5)")
+    p.add_argument("--like", metavar="ID", help="the mandates most similar to this one")
+    p.add_argument("--list", action="store_true", help="every mandate")
+    p.add_argument("--model", metavar="SPEC", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_mandates)
 
     p = sub.add_parser("eval", help="measure search quality against relevance judgments (JSON lines)")
     common(p)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .dense import DenseInfo, load_dense
 from .errors import IndexCorruptError, IndexMismatchError
-from .records import Chunk, Document
+from .records import Chunk, Document, Mandate
 from .store import current_version, read_jsonl, read_manifest
 
 _CHUNK_FIELDS = tuple(Chunk.__dataclass_fields__)
@@ -30,6 +30,8 @@ class KbIndex:
     vectors: np.ndarray
     dense: Any = field(repr=False, default=None)
     text_hashes: list[str] = field(default_factory=list, repr=False)
+    mandates: list[Mandate] = field(default_factory=list)
+    mandate_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32), repr=False)
 
     @property
     def version(self) -> str:
@@ -56,6 +58,13 @@ def _chunk(row: dict[str, Any]) -> Chunk:
     return Chunk(**{k: row[k] for k in _CHUNK_FIELDS})
 
 
+def _mandate(row: dict[str, Any]) -> Mandate:
+    m = {k: row[k] for k in Mandate.__dataclass_fields__}
+    for k in ("deliverables", "links", "themes"):
+        m[k] = tuple(m[k])
+    return Mandate(**m)
+
+
 def _document(row: dict[str, Any]) -> Document:
     return Document(**{k: row[k] for k in _DOC_FIELDS})
 
@@ -74,13 +83,18 @@ def load_index(index_dir: str | Path) -> KbIndex:
         documents = [_document(r) for r in read_jsonl(version / "documents.jsonl")]
         vectors = np.load(version / "vectors.npy", allow_pickle=False)
         dense = load_dense(version / "dense.faiss", DenseInfo(**manifest["dense"]))
+        mandates = [_mandate(r) for r in read_jsonl(version / "mandates.jsonl")]
+        mandate_vectors = np.load(version / "mandate_vectors.npy", allow_pickle=False)
     except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
         raise IndexCorruptError(f"index in {version} is corrupt ({exc}): run `kb build --full`") from None
     if vectors.shape[0] != len(chunks) or dense.ntotal != len(chunks):
         raise IndexCorruptError(f"index in {version} is corrupt ({len(chunks)} chunks, "
                                 f"{vectors.shape[0]} vectors): run `kb build --full`")
+    if mandate_vectors.shape[0] != len(mandates):
+        raise IndexCorruptError(f"index in {version} is corrupt ({len(mandates)} mandates, "
+                                f"{mandate_vectors.shape[0]} vectors): run `kb build --full`")
     return KbIndex(version, manifest, documents, chunks, vectors, dense,
-                   [r.get("text_hash", "") for r in chunk_rows])
+                   [r.get("text_hash", "") for r in chunk_rows], mandates, mandate_vectors)
 
 
 def index_status(index_dir: str | Path) -> dict[str, Any]:
@@ -94,6 +108,7 @@ def index_status(index_dir: str | Path) -> dict[str, Any]:
         "version": version.name,
         "documents": m["documents"],
         "chunks": m["chunks"],
+        "mandates": m.get("mandates", 0),
         "model": m["embedder"]["model_id"],
         "embedder": m["embedder"]["spec"],
         "index_type": m["dense"]["type"],

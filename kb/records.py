@@ -95,3 +95,29 @@ class Hit:
         out["snippet"] = self.snippet
         out["highlights"] = [list(span) for span in self.highlights]
         return out
+
+
+@dataclass(frozen=True)
+class Mandate:
+    """A past consulting mandate read from a portfolio-like document."""
+
+    id: str
+    title: str
+    client: str
+    years: str  # as written, e.g. "2022–2024 (en cours)"
+    start: int | None
+    end: int | None
+    ongoing: bool
+    description: str
+    deliverables: tuple[str, ...]
+    links: tuple[str, ...]
+    themes: tuple[str, ...]
+    path: str
+    page: int
+    page_end: int
+    doc_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["deliverables"], d["links"], d["themes"] = list(self.deliverables), list(self.links), list(self.themes)
+        return d

@@ -55,6 +55,7 @@ class SearchOptions:
     year: int | None = None
     doc_type: str | None = None
     mode: str = "hybrid"
+    related: int = 3  # related mandates to return (0: none)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class Searcher:
         self._docs = docs
         self._chunk_doc = [docs[c.doc_id] for c in index.chunks]
         self._phrases: list[str] | None = None
+        self._mandates = None
+        self._query_vectors: dict[str, np.ndarray] = {}
         # Row i continues row i-1 when a long paragraph was cut with overlap.
         chunks = index.chunks
         self._continues = [i > 0 and chunks[i - 1].doc_id == c.doc_id and len(c.text) > 80
@@ -108,6 +111,26 @@ class Searcher:
             self._embedder = self._load_embedder(self.index.embedder_spec)
             self.index.check_embedder(self._embedder)
         return self._embedder
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector (cached: passages and mandates share it)."""
+        vec = self._query_vectors.get(query)
+        if vec is None:
+            if len(self._query_vectors) > 256:
+                self._query_vectors.clear()
+            vec = self._query_vectors[query] = self.embedder.embed([query], query=True)[0]
+        return vec
+
+    @property
+    def mandates(self):
+        """A :class:`~kb.mandates.MandateSearcher` over the index's mandates (built on first use)."""
+        if self._mandates is None:
+            from .mandates import MandateSearcher
+
+            f = self.fusion
+            self._mandates = MandateSearcher(self.index.mandates, self.index.mandate_vectors, self.embed_query,
+                                             alpha=f.alpha, foreign=self.is_foreign, foreign_alpha=f.foreign_alpha)
+        return self._mandates
 
     # -- filters -----------------------------------------------------------------------
     def _mask(self, opts: SearchOptions) -> np.ndarray | None:
@@ -137,7 +160,7 @@ class Searcher:
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
     def _dense(self, query: str, mask: np.ndarray | None, n: int) -> dict[int, float]:
-        q = self.embedder.embed([query], query=True)[0]
+        q = self.embed_query(query)
         if mask is None:
             scores, rows = search_dense(self.index.dense, q, n)
             return {int(r): float(s) for r, s in zip(rows, scores)}
@@ -251,7 +274,8 @@ class Searcher:
             chunk = self.index.chunks[row]
             hits.append(Hit(rank, scores[row], chunk, make_snippet(chunk.text, terms),
                             tuple(highlight_spans(chunk.text, terms))))
-        return SearchResult(query.strip(), tuple(hits))
+        related = tuple(self.mandates.related(query.strip(), opts.related)) if opts.related > 0 else ()
+        return SearchResult(query.strip(), tuple(hits), related)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -11,6 +11,8 @@ Layout::
         vectors.npy           float32 (n, dim), L2-normalised (no pickle)
         dense.faiss           FAISS index over the same rows
         lexical/              BM25 (bm25s: JSON + .npy files)
+        mandates.jsonl        past mandates read from the documents
+        mandate_vectors.npy   their embeddings, row-aligned
         ...                   other stages' files (lexical index, mandates)
 
 A build writes a new version folder beside the live one and only then replaces
@@ -36,7 +38,7 @@ from typing import Any, Iterable, Iterator
 
 from .errors import IndexCorruptError, IndexMissingError, KbError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _KEEP_PREVIOUS = 1

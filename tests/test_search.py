@@ -104,7 +104,7 @@ def test_index_model_mismatch(demo_hash_index):
 def test_cli_search_json_contract(capsys, demo_hash_index):
     code = main(["search", "coconstruction", "--index", str(demo_hash_index), "--json", "--k", "3"])
     out = json.loads(capsys.readouterr().out)
-    assert code == 0 and out["query"] == "coconstruction" and out["related_mandates"] == []
+    assert code == 0 and out["query"] == "coconstruction" and len(out["related_mandates"]) <= 3
     assert len(out["hits"]) == 3 and set(out["hits"][0]) == HIT_KEYS
     assert out["hits"][0]["path"] == "chantiers-partenariaux-coconstruction-2017.pdf"
 

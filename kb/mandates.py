@@ -1,0 +1,338 @@
+"""Past mandates as records: extraction from documents, and "find similar mandates".
+
+A mandate block, in any document that has them: a title (a heading, or a short
+line just before the fields), fields such as ``Année : 2022–2024 (en cours)``
+and ``Mandataire : Ville de Joliette`` (or ``Client :``), in any order, then a
+description, sometimes a ``Livrable`` and links. A block ends at the next
+heading of its level, at the next mandate's fields, or at an unstyled heading
+line (short, capitalised, no final punctuation) that starts something else.
+
+Public entry points: :func:`extract_mandates`, :func:`derive_themes`,
+:class:`MandateSearcher`, :func:`evaluate_mandates`.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from .analyzer import analyze, fold, terms_with_spans
+from .fusion import convex, ranked
+from .records import Block, Mandate
+
+_LABELS = {
+    "année": "years", "années": "years", "annee": "years", "annees": "years", "période": "years",
+    "periode": "years", "dates": "years",
+    "mandataire": "client", "mandataires": "client", "client": "client", "cliente": "client",
+    "clients": "client", "partenaire": "client",
+    "livrable": "deliverables", "livrables": "deliverables",
+    "description": "description",
+}
+_FIELD = re.compile(r"(?:(?<=\s)|^)(" + "|".join(sorted(_LABELS, key=len, reverse=True)) + r")\s*:\s*", re.I)
+_URL = re.compile(r"https?://[^\s<>\"»)]+")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+_ONGOING = re.compile(r"en cours|aujourd|présent|present|ongoing", re.I)
+_BULLET = re.compile(r"^[•◦▪‣●○■□–—\-*·]\s")
+
+# Practice themes of collective development, each with the phrases that signal it.
+THEMES: dict[str, tuple[str, ...]] = {
+    "gouvernance": ("gouvernance", "gouvernance partagée", "instance", "comité de pilotage",
+                    "mécanisme de collaboration", "cadre de gouvernance"),
+    "développement social": ("développement social", "politique sociale", "politiques sociales",
+                             "développement communautaire", "sociocommunautaire"),
+    "culture": ("culture", "culturel", "culturelle", "politique culturelle"),
+    "immigration": ("immigration", "immigrantes", "immigrants", "ethnoculturelles", "accueil et intégration"),
+    "climat et environnement": ("changements climatiques", "climat", "environnement", "transition socioécologique",
+                                "développement durable"),
+    "participation citoyenne": ("participation citoyenne", "citoyens", "citoyennes", "citoyen·ne·s",
+                                "consultation", "consultations", "démarche participative"),
+    "planification stratégique": ("planification stratégique", "plan d'action", "plans d'action", "priorités",
+                                  "vision commune", "planification"),
+    "concertation et mobilisation": ("concertation", "concerté", "mobilisation", "collaboration intersectorielle",
+                                     "table de concertation"),
+    "revitalisation et aménagement": ("revitalisation", "aménagement", "urbain", "urbains", "cœur villageois",
+                                      "quartiers"),
+    "enfance, jeunesse et famille": ("enfance", "jeunesse", "famille", "familles", "réussite éducative", "jeunes"),
+    "inclusion et équité": ("inclusion", "inclusif", "inclusifs", "inclusive", "équité", "équitables",
+                            "inégalités", "pauvreté"),
+    "évaluation et apprentissages": ("évaluation", "apprentissages", "indicateurs"),
+}
+_THEME_TERMS = {name: [analyze(p) for p in phrases] for name, phrases in THEMES.items()}
+
+
+def _contains(seq: list[str], sub: list[str]) -> int:
+    """How many times ``sub`` occurs as a contiguous run in ``seq``."""
+    if not sub:
+        return 0
+    n = len(sub)
+    return sum(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
+
+
+def derive_themes(title: str, text: str, max_themes: int = 4) -> tuple[str, ...]:
+    """Themes whose phrases the text uses (title counts double); strongest first."""
+    t_title, t_text = analyze(title), analyze(text)
+    scores = {}
+    for name, phrases in _THEME_TERMS.items():
+        score = sum(2 * _contains(t_title, p) + _contains(t_text, p) for p in phrases)
+        if score >= 2:
+            scores[name] = score
+    return tuple(sorted(scores, key=lambda k: (-scores[k], k))[:max_themes])
+
+
+def parse_years(years: str) -> tuple[int | None, int | None, bool]:
+    found = [int(y) for y in _YEAR.findall(years)]
+    start, end = (min(found), max(found)) if found else (None, None)
+    return start, end, bool(_ONGOING.search(years))
+
+
+def _slug(title: str, start: int | None) -> str:
+    words = [w for w in re.findall(r"[a-z0-9]+", fold(title)) if len(w) > 2 and w not in _SLUG_STOP][:6]
+    base = "-".join(words) or "mandat"
+    return f"{base}-{start}" if start else base
+
+
+_SLUG_STOP = frozenset("les des une dans pour avec sur aux par entre autour vers cadre".split())
+
+
+def _is_untyped_heading(text: str) -> bool:
+    words = text.split()
+    return (len(words) <= 10 and text[:1].isupper() and not text.rstrip().endswith(tuple(".!?:;,…»)"))
+            and not _URL.search(text) and not _BULLET.match(text) and not _FIELD.search(text))
+
+
+@dataclass
+class _Draft:
+    title: str
+    level: int
+    page: int
+    page_end: int
+    fields: dict[str, str] = field(default_factory=dict)
+    description: list[str] = field(default_factory=list)
+    deliverables: list[str] = field(default_factory=list)
+    mode: str = "description"
+
+
+def _segments(text: str) -> list[tuple[str | None, str]]:
+    """Split a paragraph into ``(field, value)`` runs; ``None`` for text before any label."""
+    out: list[tuple[str | None, str]] = []
+    pos, current = 0, None
+    for m in _FIELD.finditer(text):
+        before = text[pos:m.start()].strip()
+        if before or current is not None:
+            out.append((current, before))
+        current, pos = _LABELS[m.group(1).lower()], m.end()
+    tail = text[pos:].strip()
+    if tail or current is not None:
+        out.append((current, tail))
+    return out
+
+
+def extract_mandates(blocks: Sequence[Block], doc_id: str, path: str) -> list[Mandate]:
+    """Every mandate block of one document, in reading order."""
+    drafts: list[_Draft] = []
+    current: _Draft | None = None
+    title: tuple[str, int, int] | None = None  # (text, page, level) of the last heading not yet used
+    last_para: tuple[str, int] | None = None  # a short line that may be a title in bold-less layouts
+
+    for block in blocks:
+        text = block.text.strip()
+        if block.kind == "heading":
+            label = _LABELS.get(fold(text).rstrip(" :"))
+            if label in ("description", "deliverables") and current is not None:
+                current.mode = label
+                continue
+            if current is not None and block.level <= current.level:
+                current = None
+            if current is not None:  # a sub-heading inside the mandate
+                current.description.append(text)
+                current.page_end = max(current.page_end, block.page_end)
+                continue
+            title, last_para = (text, block.page, block.level), None
+            continue
+        segments = _segments(text)
+        fields = [(f, v) for f, v in segments if f in ("years", "client")]
+        if fields:
+            if current is None or any(f in current.fields for f, _ in fields):
+                if title is not None:
+                    t_text, t_page, t_level = title
+                elif last_para is not None:
+                    t_text, t_page, t_level = last_para[0], last_para[1], 99
+                else:
+                    t_text, t_page, t_level = "", block.page, 99
+                current = _Draft(t_text, t_level, t_page, block.page_end)
+                drafts.append(current)
+                title = last_para = None
+        if current is None:
+            last_para = (text, block.page) if len(text.split()) <= 30 and not _BULLET.match(text) else None
+            continue
+        if not fields and current.description and _is_untyped_heading(text):
+            current = None  # something else starts (an annex, a back cover…)
+            last_para = (text, block.page)
+            continue
+        current.page_end = max(current.page_end, block.page_end)
+        for f, value in segments:
+            if f in ("years", "client"):
+                current.fields.setdefault(f, value.strip(" ·|–—-,;"))
+            elif f in ("description", "deliverables"):
+                current.mode = f
+                if value:
+                    getattr(current, f).append(value)
+            elif value:
+                (current.deliverables if current.mode == "deliverables" else current.description).append(value)
+
+    mandates: list[Mandate] = []
+    seen: set[str] = set()
+    for d in drafts:
+        if not d.title or "client" not in d.fields:
+            continue
+        years = d.fields.get("years", "")
+        start, end, ongoing = parse_years(years)
+        description = "\n".join(d.description)
+        mid = _slug(d.title, start)
+        while mid in seen:
+            mid += "-" + hashlib.sha1(f"{d.title}{d.fields}".encode()).hexdigest()[:4]
+        seen.add(mid)
+        links = tuple(dict.fromkeys(u.rstrip(".,;") for u in _URL.findall(description + "\n" + "\n".join(d.deliverables))))
+        mandates.append(Mandate(mid, d.title, d.fields["client"].strip(), years.strip(), start, end, ongoing,
+                                description, tuple(d.deliverables), links,
+                                derive_themes(d.title, description), path, d.page, d.page_end, doc_id))
+    return mandates
+
+
+def mandate_text(m: Mandate) -> str:
+    """What is embedded and indexed for a mandate."""
+    return f"{m.title} — {m.client}\n{m.description}"
+
+
+# -- ranking ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RankedMandate:
+    rank: int
+    score: float | None  # None in a plain listing
+    mandate: Mandate
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.mandate
+        score = None if self.score is None else round(float(self.score), 6)
+        return {"rank": self.rank, "score": score, "id": m.id, "title": m.title,
+                "client": m.client, "years": m.years, "start": m.start, "end": m.end, "ongoing": m.ongoing,
+                "description": m.description, "themes": list(m.themes), "path": m.path, "page": m.page,
+                "why": self.why, "deliverables": list(m.deliverables), "links": list(m.links)}
+
+
+class MandateSearcher:
+    """Hybrid ranking of mandates: French BM25 over title, client, themes and description + dense."""
+
+    def __init__(self, mandates: Sequence[Mandate], vectors: np.ndarray, embedder_fn, alpha: float = 0.5,
+                 foreign: callable = lambda q: False, foreign_alpha: float = 0.8) -> None:
+        from .lexical import build_lexical
+
+        self.mandates = list(mandates)
+        self.vectors = vectors
+        self._embed = embedder_fn
+        self.alpha, self.foreign_alpha, self._foreign = alpha, foreign_alpha, foreign
+        self._by_id = {m.id: i for i, m in enumerate(self.mandates)}
+        texts = [f"{m.title}\n{m.title}\n{m.client}\n{' '.join(m.themes)}\n{m.description}" for m in self.mandates]
+        self.lexical = build_lexical(texts) if self.mandates else None
+
+    def get(self, mandate_id: str) -> Mandate:
+        from .errors import KbError
+
+        if mandate_id not in self._by_id:
+            raise KbError(f"no mandate with id {mandate_id!r}: see `kb mandates --list`")
+        return self.mandates[self._by_id[mandate_id]]
+
+    def _scores(self, query: str, qvec: np.ndarray, exclude: int | None = None) -> tuple[dict, dict, dict]:
+        from .lexical import lexical_scores
+
+        n = len(self.mandates)
+        lex_all = lexical_scores(self.lexical, analyze(query), n)
+        dense_all = self.vectors @ qvec
+        rows = [i for i in range(n) if i != exclude]
+        lex = {i: float(lex_all[i]) for i in rows if lex_all[i] > 0}
+        dense = {i: float(dense_all[i]) for i in rows}
+        alpha = self.foreign_alpha if self._foreign(query) else self.alpha
+        return convex(dense, lex, alpha), lex, dense
+
+    def _why(self, query: str, m: Mandate, lex_score: float, dense_score: float, like: Mandate | None = None) -> str:
+        q_themes = set(like.themes) if like else set(derive_themes(query, ""))
+        shared = [t for t in m.themes if t in q_themes]
+        wanted = set(analyze(query))
+        words: list[str] = []
+        for text in (m.title, m.client, m.description):
+            for t, s, e in terms_with_spans(text):
+                w = text[s:e].lower()
+                if t in wanted and w not in words:
+                    words.append(w)
+        parts = []
+        if shared:
+            parts.append("thèmes communs : " + ", ".join(shared))
+        if words and not like:
+            parts.append("termes : " + ", ".join(words[:6]))
+        if like and words:
+            parts.append("vocabulaire commun : " + ", ".join(words[:6]))
+        if not parts:
+            parts.append(f"proche par le sens (similarité {dense_score:.2f})")
+        return " · ".join(parts)
+
+    def search(self, query: str, k: int = 5) -> list[RankedMandate]:
+        if not self.mandates:
+            return []
+        qvec = self._embed(query)
+        fused, lex, dense = self._scores(query, qvec)
+        return [RankedMandate(r + 1, fused[i], self.mandates[i], self._why(query, self.mandates[i], lex.get(i, 0.0),
+                                                                              dense[i]))
+                for r, i in enumerate(ranked(fused)[:k])]
+
+    def related(self, query: str, k: int = 3) -> list[RankedMandate]:
+        """Mandates worth showing beside passages: some shared vocabulary or an unusually close meaning."""
+        if not self.mandates:
+            return []
+        qvec = self._embed(query)
+        fused, lex, dense = self._scores(query, qvec)
+        values = np.array(list(dense.values()))
+        cut = values.mean() + 1.5 * values.std() if len(values) > 2 else -1.0
+        keep = [i for i in ranked(fused) if lex.get(i, 0.0) > 0 or dense[i] >= cut][:k]
+        return [RankedMandate(r + 1, fused[i], self.mandates[i], self._why(query, self.mandates[i], lex.get(i, 0.0),
+                                                                           dense[i]))
+                for r, i in enumerate(keep)]
+
+    def like(self, mandate_id: str, k: int = 5) -> list[RankedMandate]:
+        """The mandates most similar to one of them (never itself)."""
+        me = self.get(mandate_id)
+        row = self._by_id[mandate_id]
+        fused, lex, dense = self._scores(f"{me.title} {' '.join(me.themes)} {me.description}", self.vectors[row], row)
+        return [RankedMandate(r + 1, fused[i], self.mandates[i],
+                              self._why(me.title + " " + me.description, self.mandates[i], lex.get(i, 0.0),
+                                        dense[i], like=me))
+                for r, i in enumerate(ranked(fused)[:k])]
+
+
+def mandate_relevant(row: dict[str, Any], m: Mandate) -> bool:
+    from .evaluate import normalise_for_match
+
+    hay = normalise_for_match(m.client) + " \n " + normalise_for_match(m.title)
+    return any(normalise_for_match(f) in hay for f in row["expect"])
+
+
+def evaluate_mandates(searcher, rows: Sequence[dict[str, Any]]):
+    """success@1, success@3, MRR@5 of `kb mandates QUERY` against ``expect`` fragments."""
+    from .evaluate import score_run
+
+    ms = searcher.mandates
+    results = {id(r): ms.search(r["query"], k=5) for r in rows}
+    return score_run(
+        "mandates", rows,
+        lambda r: [mandate_relevant(r, x.mandate) for x in results[id(r)]],
+        lambda r: sum(mandate_relevant(r, m) for m in ms.mandates),
+        lambda r: (f"{results[id(r)][0].mandate.title} ({results[id(r)][0].mandate.client})"
+                   if results[id(r)] else "(no result)"))
+
+
+def with_path(mandates: Sequence[Mandate], path: str) -> list[Mandate]:
+    return [replace(m, path=path) for m in mandates]
