@@ -36,4 +36,8 @@ class ConfigError(KbError):
 
 
 class QueryError(KbError):
-    """A query that cannot be answered (empty, only stop words...)."""
+    """A query that cannot be answered; ``kind`` is "empty", "stopwords" or "mode"."""
+
+    def __init__(self, message: str, kind: str = "empty") -> None:
+        super().__init__(message)
+        self.kind = kind

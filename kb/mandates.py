@@ -313,6 +313,27 @@ class MandateSearcher:
                 for r, i in enumerate(ranked(fused)[:k])]
 
 
+def filter_mandates(mandates: Sequence[Mandate], themes: Sequence[str] = (), client: str = "",
+                    years: tuple[int, int] | None = None, ongoing: bool | None = None) -> list[Mandate]:
+    """Mandates having all ``themes``, whose client contains ``client`` (accent-blind),
+    active at some point in ``years`` (inclusive), and ongoing or not."""
+    want_client = fold(client).strip()
+    out = []
+    for m in mandates:
+        if themes and not set(themes) <= set(m.themes):
+            continue
+        if want_client and want_client not in fold(m.client):
+            continue
+        if years and m.start is not None:
+            first, last = m.start, m.end or m.start
+            if last < years[0] or first > years[1]:
+                continue
+        if ongoing is not None and m.ongoing != ongoing:
+            continue
+        out.append(m)
+    return out
+
+
 def mandate_relevant(row: dict[str, Any], m: Mandate) -> bool:
     from .evaluate import normalise_for_match
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .analyzer import analyze, fold, has_words
+from .analyzer import analyze, fold, has_words, terms_with_spans
 from .build import passage_text
 from .dense import search_dense
 from .errors import QueryError
@@ -63,6 +63,7 @@ class SearchResult:
     query: str
     hits: tuple[Hit, ...]
     related_mandates: tuple[Any, ...] = field(default_factory=tuple)
+    unknown_words: tuple[str, ...] = ()  # query words found nowhere in the corpus (typos, other language)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "hits": [h.to_dict() for h in self.hits],
@@ -235,9 +236,9 @@ class Searcher:
             raise QueryError("the query is empty: type a few words")
         terms = analyze(query)
         if not terms:
-            raise QueryError(f"« {query} » has only stop words: add a meaningful word")
+            raise QueryError(f"« {query} » has only stop words: add a meaningful word", "stopwords")
         if opts.mode not in MODES:
-            raise QueryError(f"unknown search mode {opts.mode!r} (use {', '.join(MODES)})")
+            raise QueryError(f"unknown search mode {opts.mode!r} (use {', '.join(MODES)})", "mode")
         if not self.index.chunks:
             return []
         mask = self._mask(opts)
@@ -275,7 +276,9 @@ class Searcher:
             hits.append(Hit(rank, scores[row], chunk, make_snippet(chunk.text, terms),
                             tuple(highlight_spans(chunk.text, terms))))
         related = tuple(self.mandates.related(query.strip(), opts.related)) if opts.related > 0 else ()
-        return SearchResult(query.strip(), tuple(hits), related)
+        vocab = getattr(self.lexical, "vocab_dict", None) or {}
+        unknown = tuple(dict.fromkeys(query[s:e] for t, s, e in terms_with_spans(query) if t not in vocab))
+        return SearchResult(query.strip(), tuple(hits), related, unknown)
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -1,11 +1,12 @@
 """What to show of a passage: highlighted query terms and a short snippet.
 
-Public entry points: :func:`highlight_spans`, :func:`make_snippet`.
+Public entry points: :func:`highlight_spans`, :func:`make_snippet`, :func:`highlight_html`.
 """
 from __future__ import annotations
 
+import html
 import re
-from typing import Collection
+from typing import Collection, Sequence
 
 from .analyzer import terms_with_spans
 
@@ -37,10 +38,11 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -> str:
     """The sentence matching most query terms, cut to about ``max_words`` around its matches."""
     wanted = set(query_terms)
-    best, best_key = None, (-1, -1)
+    best, best_key = None, (-1, False, -1)
     for s, e in _sentences(text):
         found = [t for t, _, _ in terms_with_spans(text[s:e]) if t in wanted]
-        key = (len(set(found)), len(found))
+        # On a tie, a real sentence says more than a heading.
+        key = (len(set(found)), len(text[s:e].split()) >= 8, len(found))
         if key > best_key:
             best, best_key = (s, e), key
     if best is None:
@@ -56,3 +58,16 @@ def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -
     end = start + max_words
     out = sentence[words[start].start():words[end - 1].end()]
     return ("… " if start > 0 else "") + out + (" …" if end < len(words) else "")
+
+
+def highlight_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` as HTML, escaped, with ``spans`` wrapped in ``<mark>`` and line breaks kept."""
+    out, last = [], 0
+    for s, e in sorted(spans):
+        if s < last:
+            continue
+        out.append(html.escape(text[last:s]))
+        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        last = e
+    out.append(html.escape(text[last:]))
+    return "".join(out).replace("\n", "<br>")

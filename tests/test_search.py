@@ -89,6 +89,13 @@ def test_bad_queries(searcher, query, message):
         searcher.search(query)
 
 
+def test_unknown_words_are_reported(searcher):
+    result = searcher.search("gouvernance zzzzqqqq Partagee")
+    assert result.unknown_words == ("zzzzqqqq",)
+    assert result.hits  # the dense side still answers
+    assert searcher.search("gouvernance partagée").unknown_words == ()
+
+
 def test_query_language_signal(searcher):
     assert searcher.is_foreign("climate change adaptation pact for municipalities")
     assert searcher.is_foreign("shared governance")
