@@ -193,3 +193,20 @@ def test_search_page_offers_to_build_when_there_is_no_index(small_env):
     assert not at.exception
     at.text_input(key="f_q").input("gouvernance").run()
     assert card_paths(at) == ["note.pdf"]
+
+
+def test_rebuild_does_not_break_another_session(small_env, tmp_path):
+    """Session A searches; session B adds a file and rebuilds; A keeps working and sees the new index."""
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    a = app(q="gouvernance")
+    assert card_paths(a) == ["note.pdf"]
+    make_pdf(small_env / "nouveau.pdf", [[Heading("Gouvernance partagée locale"), prose("gouvernance", 6)]],
+             title="Nouveau")
+    b = app()
+    b.switch_page("webui/maintenance.py").run()
+    next(x for x in b.button if x.label == "Reconstruire").click().run()
+    assert any("Index mis à jour" in s.value for s in b.success)
+    assert len(list((tmp_path / "index").glob("v-*"))) == 2  # the previous version stays for readers
+    a.text_input(key="f_q").input("gouvernance partagée").run()
+    assert not a.exception
+    assert set(card_paths(a)) == {"note.pdf", "nouveau.pdf"}

@@ -136,3 +136,25 @@ def test_console_script_runs(corpus, tmp_path):
     proc = subprocess.run([str(exe), "build", "--json"], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["documents"] == 2
+
+
+def test_demo_kb_chunks_are_clean(capsys, demo_hash_index):
+    """What `kb chunks` prints for the demo corpus: no glued words, hyphen leftovers or running headers."""
+    import re
+
+    assert main(["chunks", "--json", "--index", str(demo_hash_index)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["path"] for r in rows} == {
+        "chantiers-partenariaux-coconstruction-2017.pdf", "communagir-cadre-de-reference.pdf",
+        "communagir-portfolio-municipal-2024.pdf", "fiche-atelier-cadres-strategiques-municipaux.pdf",
+        "roles-acteurs-developpement-communautes-2015.pdf"}
+    text = "\n".join(r["text"] for r in rows)
+    glued = [w for w in re.findall(r"[^\W\d_]{23,}", text)]
+    assert glued == []
+    assert "\ufffe" not in text and "ﬁ" not in text and "ﬂ" not in text
+    leftovers = [m for m in re.findall(r"[^\W\d_]+- [a-zà-ÿ]+", text) if m != "Activités- services"]
+    assert leftovers == []
+    assert "Communagir Portfolio — Accompagnements" not in text  # the portfolio's running header
+    assert not re.search(r"(?m)^\d{1,2}$", text)  # page numbers
+    for r in rows:
+        assert r["page"] <= r["page_end"] and r["lang"] == "fr"
