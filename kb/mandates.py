@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -228,8 +228,9 @@ class RankedMandate:
 class MandateSearcher:
     """Hybrid ranking of mandates: French BM25 over title, client, themes and description + dense."""
 
-    def __init__(self, mandates: Sequence[Mandate], vectors: np.ndarray, embedder_fn, alpha: float = 0.5,
-                 foreign: callable = lambda q: False, foreign_alpha: float = 0.8) -> None:
+    def __init__(self, mandates: Sequence[Mandate], vectors: np.ndarray, embedder_fn: Callable[[str], np.ndarray],
+                 alpha: float = 0.5, foreign: Callable[[str], bool] = lambda q: False,
+                 foreign_alpha: float = 0.8) -> None:
         from .lexical import build_lexical
 
         self.mandates = list(mandates)

@@ -85,8 +85,6 @@ class Searcher:
     """
 
     def __init__(self, index: KbIndex, embedder=None, fusion: FusionSettings | None = None) -> None:
-        from .embed import load_embedder
-
         self.index = index
         self.fusion = fusion or FusionSettings()
         self._embedder = embedder
@@ -94,7 +92,6 @@ class Searcher:
             index.check_embedder(embedder)
         self.lexical = load_lexical(index.path / LEXICAL_DIR) if index.chunks else None
         docs = {d.doc_id: d for d in index.documents}
-        self._docs = docs
         self._chunk_doc = [docs[c.doc_id] for c in index.chunks]
         self._phrases: list[str] | None = None
         self._mandates = None
@@ -104,12 +101,14 @@ class Searcher:
         self._continues = [i > 0 and chunks[i - 1].doc_id == c.doc_id and len(c.text) > 80
                            and c.text[:80] in chunks[i - 1].text for i, c in enumerate(chunks)]
         self._terms: list[frozenset[str]] | None = None
-        self._load_embedder = load_embedder
 
     @property
     def embedder(self):
+        """The index's own embedder (loaded on first use when none was given)."""
         if self._embedder is None:
-            self._embedder = self._load_embedder(self.index.embedder_spec)
+            from .embed import load_embedder
+
+            self._embedder = load_embedder(self.index.embedder_spec)
             self.index.check_embedder(self._embedder)
         return self._embedder
 

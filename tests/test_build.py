@@ -250,3 +250,23 @@ def test_demo_corpus_is_bundled():
         "communagir-portfolio-municipal-2024.pdf", "fiche-atelier-cadres-strategiques-municipaux.pdf",
         "roles-acteurs-developpement-communautes-2015.pdf"])
     assert all((DEMO_CORPUS / f).stat().st_size > 10_000 for f in DEMO_FILES)
+
+
+def test_unexpected_error_in_one_file_skips_only_that_file(tmp_path, monkeypatch):
+    import kb.build as kbuild
+
+    corpus = tmp_path / "corpus"
+    small_pdf(corpus / "a.pdf", "gouvernance")
+    small_pdf(corpus / "b.pdf", "participation")
+    real = kbuild.chunk_blocks
+
+    def flaky(blocks, *args, **kwargs):
+        if any("participation" in b.text for b in blocks):
+            raise ZeroDivisionError("division by zero")
+        return real(blocks, *args, **kwargs)
+
+    monkeypatch.setattr(kbuild, "chunk_blocks", flaky)
+    report = build_index(corpus, tmp_path / "index", HashEmbedder())
+    assert [d for d in report.added] == ["a.pdf"]
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        ("b.pdf", "unexpected error while reading: ZeroDivisionError: division by zero")]
