@@ -41,7 +41,7 @@ from .store import FORMAT_VERSION, VersionWriter, build_lock, write_json, write_
 log = logging.getLogger(__name__)
 
 # Bump when extraction or cleaning changes what a PDF turns into.
-PIPELINE_VERSION = 2  # 2: mandates, heading and URL fixes
+PIPELINE_VERSION = 3  # 2: mandates, heading and URL fixes; 3: two-column pages
 _MIN_CHARS_PER_PAGE = 10
 
 Progress = Callable[[str, int, int], None]

@@ -56,8 +56,10 @@ def normalize_text(text: str) -> str:
     return re.sub(r" {2,}", " ", text).strip()
 
 
-def _line_key(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
+def _line_key(line: Line) -> str:
+    """Text with digits masked, and height on the page: running lines repeat at one place."""
+    text = re.sub(r"\s+", " ", re.sub(r"\d+", "#", line.text.lower())).strip()
+    return f"{round(line.y / 4)}|{text}"
 
 
 def _remove_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
@@ -66,7 +68,7 @@ def _remove_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     edge = lambda lines: lines[:2] + lines[-2:]  # noqa: E731
     counts: Counter[str] = Counter()
     for lines in pages:
-        counts.update({_line_key(line.text) for line in edge(lines)})
+        counts.update({_line_key(line) for line in edge(lines)})
     threshold = max(2, round(0.3 * n))
     running = {k for k, c in counts.items() if n >= 2 and c >= threshold}
     out = []
@@ -75,9 +77,77 @@ def _remove_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
         out.append([
             line for line in lines
             if not (id(line) in candidates
-                    and (_line_key(line.text) in running or _PAGE_NUMBER.match(line.text)))
+                    and (_line_key(line) in running or _PAGE_NUMBER.match(line.text)))
         ])
     return out
+
+
+def _gutter(lines: list[Line], width: float) -> float | None:
+    """The x of an empty vertical band between two text columns, or None for one column."""
+    if len(lines) < 6 or width <= 0:
+        return None
+    best, best_width = None, 0.0
+    step = width / 200
+    allowed = max(1, len(lines) // 10)  # titles and captions may span both columns
+
+    def open_at(x: float) -> bool:
+        return sum(ln.x0 < x < ln.x1 for ln in lines) <= allowed
+
+    x = width * 0.3
+    while x < width * 0.7:
+        if open_at(x):
+            lo = x
+            while x < width * 0.7 and open_at(x):
+                x += step
+            if x - lo > best_width:
+                best, best_width = (lo + x) / 2, x - lo
+        x += step
+    if best is None or best_width < 8:
+        return None
+    left = sum(ln.x1 <= best for ln in lines)
+    right = sum(ln.x0 >= best for ln in lines)
+    return best if min(left, right) >= 0.25 * len(lines) else None
+
+
+def _reading_order(lines: list[Line], width: float) -> list[Line]:
+    """Two-column pages read left column then right, band by band between full-width lines."""
+    gutter = _gutter(lines, width)
+    if gutter is None:
+        return lines
+    ordered: list[Line] = []
+    band: list[Line] = []
+
+    def flush() -> None:
+        band.sort(key=lambda ln: (ln.x0 >= gutter, -ln.y))
+        ordered.extend(band)
+        band.clear()
+
+    for ln in sorted(lines, key=lambda ln: -ln.y):
+        if ln.x0 < gutter < ln.x1:  # spans both columns: a title, a figure caption
+            flush()
+            ordered.append(ln)
+        else:
+            band.append(ln)
+    flush()
+    return ordered
+
+
+def _column_edges(lines: list[Line], width: float) -> dict[int, tuple[float, float]]:
+    """``(left, right)`` edges of the column each line sits in (by id): a line is short or
+    full-width relative to its own column."""
+    gutter = _gutter(lines, width)
+    groups: dict[str, list[Line]] = {"all": lines} if gutter is None else {
+        "left": [ln for ln in lines if ln.x1 <= gutter], "right": [ln for ln in lines if ln.x0 >= gutter],
+        "span": [ln for ln in lines if ln.x0 < gutter < ln.x1]}
+    edges: dict[int, tuple[float, float]] = {}
+    for group in groups.values():
+        if group:
+            rights = sorted(ln.x1 for ln in group)
+            lefts = sorted(ln.x0 for ln in group)
+            edge = (lefts[int(0.1 * (len(lefts) - 1))], rights[int(0.9 * (len(rights) - 1))])
+            for ln in group:
+                edges[id(ln)] = edge
+    return edges
 
 
 def _body_size(pages: list[list[Line]]) -> float:
@@ -179,20 +249,21 @@ def _line_gaps(pages: list[list[Line]]) -> float:
     return min(frequent) if frequent else statistics.median(gaps)
 
 
-def _paragraphs(pages: list[list[Line]], page_numbers: list[int]) -> list[Block]:
+def _paragraphs(pages: list[list[Line]], page_numbers: list[int], widths: list[float]) -> list[Block]:
     body = _body_size(pages)
     larger = sorted({round(ln.size * 2) / 2 for lines in pages for ln in lines
                      if round(ln.size * 2) / 2 > body * 1.05}, reverse=True)
     usual_gap = _line_gaps(pages)
     vocab = _vocabulary(pages)
-    rights = sorted(ln.x1 for lines in pages for ln in lines)
-    lefts = sorted(ln.x0 for lines in pages for ln in lines)
-    if rights:
-        right, left = rights[int(0.9 * (len(rights) - 1))], lefts[int(0.1 * (len(lefts) - 1))]
-        full_width = right - 0.08 * max(right - left, 1.0)
-        short_line = right - 0.2 * max(right - left, 1.0)  # a paragraph's last line stops short
-    else:
-        full_width = short_line = float("inf")
+    edges: dict[int, tuple[float, float]] = {}
+    for lines, width in zip(pages, widths):
+        edges.update(_column_edges(lines, width))
+
+    def width_marks(line: Line) -> tuple[float, float]:
+        """x beyond which ``line`` is full-width, and x before which it stops short, in its column."""
+        left, right = edges.get(id(line), (line.x0, line.x1))
+        span = max(right - left, 1.0)
+        return right - 0.08 * span, right - 0.2 * span
 
     blocks: list[Block] = []
     cur: list[str] = []  # text of the open block
@@ -209,7 +280,7 @@ def _paragraphs(pages: list[list[Line]], page_numbers: list[int]) -> list[Block]
 
     for number, lines in zip(page_numbers, pages):
         for i, line in enumerate(lines):
-            level = _heading_level(line, body, larger, full_width)
+            level = _heading_level(line, body, larger, width_marks(line)[0])
             kind = "heading" if level else "paragraph"
             new_page = i == 0
             if not cur:
@@ -223,7 +294,8 @@ def _paragraphs(pages: list[list[Line]], page_numbers: list[int]) -> list[Block]
                 start = cur[0].rstrip().endswith(_TERMINAL)
             else:
                 gap = prev.y - line.y if prev is not None else 0
-                ended = (prev is not None and prev.x1 < short_line and prev.text[-1:] not in _SOFT_HYPHENS + "-"
+                ended = (prev is not None and prev.x1 < width_marks(prev)[1]
+                         and prev.text[-1:] not in _SOFT_HYPHENS + "-"
                          and (line.text[0].isupper() or line.text[0].isdigit()))
                 start = (gap > _GAP_RATIO * usual_gap or gap < 0 or ended or bool(_BULLET.match(line.text)))
             if start:
@@ -268,6 +340,8 @@ def clean_document(raw: RawDocument, path: str | Path) -> CleanDocument:
     """Turn extracted lines into headings and paragraphs, and find title and year."""
     path = Path(path)
     pages = _remove_running_lines([list(p.lines) for p in raw.pages])
-    blocks = _paragraphs(pages, [p.number for p in raw.pages])
+    widths = [p.width for p in raw.pages]
+    pages = [_reading_order(lines, width) for lines, width in zip(pages, widths)]
+    blocks = _paragraphs(pages, [p.number for p in raw.pages], widths)
     title = _title(raw, blocks, path)
     return CleanDocument(tuple(blocks), title, _year(raw, blocks, path, title))

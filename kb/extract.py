@@ -96,7 +96,8 @@ def _rows(handle, text: str, start: int, end: int, ox, oy) -> list[list[int]]:
     import pypdfium2.raw as raw
 
     rows: list[list[int]] = [[]]
-    last_y = None
+    last_y = last_right = None
+    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     for i in range(start, end):
         ch = text[i]
         if ch == "\r":
@@ -104,9 +105,15 @@ def _rows(handle, text: str, start: int, end: int, ox, oy) -> list[list[int]]:
         if not ch.isspace():
             raw.FPDFText_GetCharOrigin(handle, i, ctypes.byref(ox), ctypes.byref(oy))
             size = raw.FPDFText_GetFontSize(handle, i)
-            if last_y is not None and last_y - oy.value > 0.8 * size and rows[-1]:
+            raw.FPDFText_GetCharBox(handle, i, ctypes.byref(left), ctypes.byref(right),
+                                    ctypes.byref(bottom), ctypes.byref(top))
+            new_row = last_y is not None and last_y - oy.value > 0.8 * size
+            # A gap wider than 1.5 em on one baseline is a column gutter or a table cell border.
+            gutter = (last_right is not None and left.value - last_right > 1.5 * size
+                      and sum(not text[j].isspace() for j in rows[-1]) > 1)  # not right after a bullet
+            if (new_row or gutter) and rows[-1]:
                 rows.append([])
-            last_y = oy.value
+            last_y, last_right = oy.value, right.value
         rows[-1].append(i)
     return [r for r in rows if r]
 
@@ -141,7 +148,7 @@ def _merge_same_row(lines: list[Line]) -> list[Line]:
     for line in lines:
         prev = out[-1] if out else None
         if (prev is not None and abs(prev.y - line.y) < 0.35 * max(prev.size, 1.0)
-                and line.x0 >= prev.x1 - 1.0):
+                and prev.x1 - 1.0 <= line.x0 <= prev.x1 + 1.5 * max(prev.size, 1.0)):
             sep = "" if not line.text[0].isalnum() else " "
             out[-1] = Line(prev.text + sep + line.text, prev.size, prev.bold,
                            prev.x0, line.x1, prev.y)

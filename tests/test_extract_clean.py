@@ -144,3 +144,37 @@ def test_title_falls_back_to_first_heading_then_file_name(tmp_path):
     assert clean.year == 2019
     pdf2 = make_pdf(tmp_path / "notes_de_terrain.pdf", [[prose("terrain")]])
     assert clean_document(extract_pdf(pdf2), pdf2).title == "notes de terrain"
+
+
+LEFT = ["La gouvernance partagée demande du temps et une", "grande confiance entre les partenaires du milieu,",
+        "et les rencontres se tiennent chaque mois au centre", "communautaire du quartier, avec les élus locaux."]
+RIGHT = ["Le financement provient de plusieurs sources dont", "la municipalité, la région et des fondations privées",
+         "qui soutiennent la démarche depuis plusieurs années", "et qui participent à son évaluation continue."]
+
+
+@pytest.mark.parametrize("stream_order", ["columns", "rows"])
+def test_two_column_page_reads_left_column_then_right(tmp_path, stream_order):
+    """Producers write two-column text column by column or row by row; both read the same."""
+    from fpdf import FPDF
+
+    from pdfs import FONT_DIR
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.add_font("D", "", str(FONT_DIR / "DejaVuSerif.ttf"))
+    pdf.set_font("D", "", 16)
+    pdf.text(72, 60, "Un document en deux colonnes")
+    pdf.set_font("D", "", 9)
+    if stream_order == "columns":
+        for i, line in enumerate(LEFT):
+            pdf.text(40, 100 + i * 12, line)
+        for i, line in enumerate(RIGHT):
+            pdf.text(305, 100 + i * 12, line)
+    else:
+        for i, (a, b) in enumerate(zip(LEFT, RIGHT)):
+            pdf.text(40, 100 + i * 12, a)
+            pdf.text(305, 100 + i * 12, b)
+    path = tmp_path / "deux-colonnes.pdf"
+    pdf.output(str(path))
+    clean = clean_document(extract_pdf(path), path)
+    assert [b.text for b in clean.blocks] == ["Un document en deux colonnes", " ".join(LEFT), " ".join(RIGHT)]
