@@ -153,6 +153,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("Aucun résultat. Essayez d'autres mots, ou retirez des filtres.")
         return 0
     color = sys.stdout.isatty()
+    if result.unknown_words:
+        words = ", ".join(f"« {w} »" for w in result.unknown_words)
+        print(f"Absent des documents : {words} (vérifiez l'orthographe) ; passages les plus proches par le sens :\n")
     terms = set(analyze(args.query))
     for h in result.hits:
         c = h.chunk
