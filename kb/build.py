@@ -29,7 +29,7 @@ from . import __version__
 from .chunk import ChunkSettings, chunk_blocks
 from .clean import clean_document
 from .dense import EXACT_MAX, build_dense, save_dense
-from .errors import ExtractionError, IndexCorruptError, IndexMissingError
+from .errors import ExtractionError, IndexCorruptError, IndexMissingError, KbError
 from .extract import extract_pdf
 from .index import KbIndex, load_index
 from .language import detect_language, is_language
@@ -181,6 +181,21 @@ def _previous(index_dir: Path, full: bool, notes: list[str]) -> KbIndex | None:
         return None
     except IndexCorruptError as exc:
         notes.append(f"previous index unreadable, rebuilding everything ({exc})")
+        return None
+
+
+def embedder_spec_for(index_dir: str | Path, requested: str | None = None) -> str | None:
+    """Which model a build should use: the one asked for (option or ``KB_EMBEDDER``), else the
+    model the existing index was built with, else None (the default)."""
+    import os
+
+    if requested or os.environ.get("KB_EMBEDDER"):
+        return requested or os.environ["KB_EMBEDDER"]
+    try:
+        from .store import current_version, read_manifest
+
+        return read_manifest(current_version(index_dir))["embedder"]["spec"]
+    except (KbError, KeyError):
         return None
 
 

@@ -51,10 +51,10 @@ class _Bars:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildOptions, build_index
+    from .build import BuildOptions, build_index, embedder_spec_for
     from .embed import load_embedder
 
-    embedder = load_embedder(args.model)
+    embedder = load_embedder(embedder_spec_for(index_dir(args.index), args.model))
     bars = _Bars(quiet=args.json)
     try:
         report = build_index(corpus_dir(args.corpus), index_dir(args.index), embedder,
@@ -256,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="DIR", help="folder of PDFs (default: $KB_CORPUS or ./corpus)")
     p.add_argument("--full", action="store_true", help="rebuild everything, reusing nothing")
     p.add_argument("--strict", action="store_true", help="exit with code 3 if any file was skipped")
-    p.add_argument("--model", metavar="SPEC", help="embedder: e5 (default), minilm, st:PATH, hash ($KB_EMBEDDER)")
+    p.add_argument("--model", metavar="SPEC", help="embedder: e5, minilm, st:PATH, hash ($KB_EMBEDDER); "
+                   "default: the index's current model, else e5")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("search", help="search passages (hybrid French lexical + dense)")

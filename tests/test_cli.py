@@ -158,3 +158,13 @@ def test_demo_kb_chunks_are_clean(capsys, demo_hash_index):
     assert not re.search(r"(?m)^\d{1,2}$", text)  # page numbers
     for r in rows:
         assert r["page"] <= r["page_end"] and r["lang"] == "fr"
+
+
+def test_build_keeps_the_index_model_unless_asked(capsys, corpus, monkeypatch):
+    assert main(["build", "--model", "hash:64", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "hash-64"
+    monkeypatch.delenv("KB_EMBEDDER")
+    (corpus / "vide.pdf").unlink()
+    assert main(["build", "--json"]) == 0  # no --model, no KB_EMBEDDER: the index's model
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "hash-64" and report["embedded"] == 0

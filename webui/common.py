@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from kb.build import BuildOptions, BuildReport, build_index
+from kb.build import BuildOptions, BuildReport, build_index, embedder_spec_for
 from kb.config import corpus_dir, index_dir
 from kb.embed import load_embedder
 from kb.errors import IndexMissingError, KbError
@@ -59,7 +59,8 @@ def run_build(full: bool = False) -> BuildReport | None:
         bar.progress(min(frac, 1.0), text=f"{label} : {done}/{total}")
 
     try:
-        report = build_index(corpus_dir(), index_dir(), embedder(None), BuildOptions(full=full), progress)
+        spec = embedder_spec_for(index_dir())  # keep the index's model unless KB_EMBEDDER asks otherwise
+        report = build_index(corpus_dir(), index_dir(), embedder(spec), BuildOptions(full=full), progress)
     except KbError as exc:
         bar.empty()
         if "already running" in str(exc):
