@@ -24,7 +24,11 @@ def embedder(spec: str | None):
 @st.cache_resource(show_spinner="Chargement de l'index…", max_entries=2)
 def _searcher(index_path: str, version: str) -> Searcher:
     index = load_index(index_path)
-    return Searcher(index, embedder(index.embedder_spec))
+    s = Searcher(index, embedder(index.embedder_spec))
+    if index.chunks:
+        s.search("développement des communautés")  # warm the model and the caches once, not on a user's query
+        s._query_vectors.clear()
+    return s
 
 
 def searcher() -> Searcher | None:
