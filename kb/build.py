@@ -36,7 +36,7 @@ from .language import detect_language, is_language
 from .lexical import BM25_B, BM25_K1, LEXICAL_DIR, build_lexical, save_lexical
 from .mandates import extract_mandates, mandate_text, with_path
 from .records import Chunk, Document, Mandate, Skipped
-from .store import FORMAT_VERSION, VersionWriter, build_lock, write_json, write_jsonl
+from .store import FORMAT_VERSION, VersionWriter, build_lock, current_version, read_manifest, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -187,13 +187,9 @@ def _previous(index_dir: Path, full: bool, notes: list[str]) -> KbIndex | None:
 def embedder_spec_for(index_dir: str | Path, requested: str | None = None) -> str | None:
     """Which model a build should use: the one asked for (option or ``KB_EMBEDDER``), else the
     model the existing index was built with, else None (the default)."""
-    import os
-
     if requested or os.environ.get("KB_EMBEDDER"):
         return requested or os.environ["KB_EMBEDDER"]
     try:
-        from .store import current_version, read_manifest
-
         return read_manifest(current_version(index_dir))["embedder"]["spec"]
     except (KbError, KeyError):
         return None
@@ -356,7 +352,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
         # 4. Write the new version beside the live one, then swap.
         tick("write", 0, 1)
         dense, info = build_dense(vectors, options.exact_max)
-        lexical = build_lexical([passage_text(c) for c in chunks])
+        lexical = build_lexical(texts[:len(chunks)])
         manifest = {
             "format_version": FORMAT_VERSION,
             "kb_version": __version__,

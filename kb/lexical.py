@@ -39,9 +39,14 @@ def load_lexical(folder: Path):
     return bm25s.BM25.load(str(folder), mmap=False, show_progress=False, allow_pickle=False)
 
 
+def vocabulary(model) -> dict[str, int]:
+    """The model's terms (empty for an empty index)."""
+    return getattr(model, "vocab_dict", None) or {}
+
+
 def lexical_scores(model, terms: Sequence[str], n: int) -> np.ndarray:
     """BM25 score of every chunk for the query ``terms`` (zeros when none is known)."""
-    vocab = getattr(model, "vocab_dict", None) or {}
+    vocab = vocabulary(model)
     ids = [vocab[t] for t in terms if t in vocab]
     if not ids:
         return np.zeros(n, dtype=np.float32)

@@ -12,12 +12,11 @@ from typing import Any
 import numpy as np
 
 from .analyzer import analyze, fold, has_words, terms_with_spans
-from .build import passage_text
 from .dense import search_dense
 from .errors import QueryError
 from .fusion import convex, ranked, rrf
 from .index import KbIndex
-from .lexical import LEXICAL_DIR, lexical_scores, load_lexical
+from .lexical import LEXICAL_DIR, lexical_scores, load_lexical, vocabulary
 from .records import Hit
 from .snippet import highlight_spans, make_snippet
 
@@ -184,7 +183,7 @@ class Searcher:
         if en != fr:
             return en > fr
         terms = analyze(query)
-        vocab = getattr(self.lexical, "vocab_dict", None) or {}
+        vocab = vocabulary(self.lexical)
         known = sum(t in vocab for t in terms)
         return bool(terms) and known / len(terms) < 0.5
 
@@ -275,7 +274,7 @@ class Searcher:
             hits.append(Hit(rank, scores[row], chunk, make_snippet(chunk.text, terms),
                             tuple(highlight_spans(chunk.text, terms))))
         related = tuple(self.mandates.related(query.strip(), opts.related)) if opts.related > 0 else ()
-        vocab = getattr(self.lexical, "vocab_dict", None) or {}
+        vocab = vocabulary(self.lexical)
         unknown = tuple(dict.fromkeys(query[s:e] for t, s, e in terms_with_spans(query) if t not in vocab))
         return SearchResult(query.strip(), tuple(hits), related, unknown)
 
@@ -286,4 +285,4 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-__all__ = ["Searcher", "SearchOptions", "SearchResult", "FusionSettings", "passage_text"]
+__all__ = ["Searcher", "SearchOptions", "SearchResult", "FusionSettings"]

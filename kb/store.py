@@ -13,7 +13,6 @@ Layout::
         lexical/              BM25 (bm25s: JSON + .npy files)
         mandates.jsonl        past mandates read from the documents
         mandate_vectors.npy   their embeddings, row-aligned
-        ...                   other stages' files (lexical index, mandates)
 
 A build writes a new version folder beside the live one and only then replaces
 ``CURRENT`` (``os.replace`` is atomic), so a failed or interrupted build leaves
