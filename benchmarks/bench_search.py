@@ -148,7 +148,7 @@ def main() -> None:
 
         def run(s: Searcher, mode: str, related: int):
             def fn(q: str):
-                s._query_vectors.clear()  # measure the embedding of every query, no cache
+                s.clear_query_cache()  # measure the embedding of every query
                 return s.search(q, SearchOptions(k=10, mode=mode, related=related)).hits
             return fn
 

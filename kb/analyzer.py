@@ -7,7 +7,7 @@ typed without accents (« gouvernance partagee ») finds the accented text. A
 light rule then merges the plural and feminine forms Snowball leaves apart on
 folded words (« partagée », « partagé », « partage »).
 
-Public entry points: :func:`analyze`, :func:`terms_with_spans`, :func:`fold`.
+Public entry points: :func:`analyze`, :func:`query_terms`, :func:`terms_with_spans`, :func:`fold`.
 """
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import re
 import threading
 import unicodedata
 from functools import lru_cache
+
+from .errors import QueryError
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SPECIAL = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "’": "'", "‘": "'", "ß": "ss"})
@@ -87,3 +89,18 @@ def analyze(text: str) -> list[str]:
 def has_words(text: str) -> bool:
     """True if ``text`` holds at least one word (stop word or not)."""
     return bool(_WORD.search(text))
+
+
+def query_terms(query: str) -> list[str]:
+    """The terms of a query (passages or mandates).
+
+    Raises:
+        QueryError: the query is empty (kind "empty") or only stop words (kind "stopwords").
+    """
+    query = query.strip()
+    if not query or not has_words(query):
+        raise QueryError("the query is empty: type a few words")
+    terms = analyze(query)
+    if not terms:
+        raise QueryError(f"« {query} » has only stop words: add a meaningful word", "stopwords")
+    return terms

@@ -207,11 +207,6 @@ def cmd_mandates(args: argparse.Namespace) -> int:
         return 0
     if not args.query:
         raise KbError("describe a situation (kb mandates \"…\"), or use --like ID or --list")
-    from .analyzer import analyze, has_words
-    from .errors import QueryError
-
-    if not has_words(args.query) or not analyze(args.query):
-        raise QueryError("the description is empty or only stop words: describe the situation in a few words")
     _print_mandates(ms.search(args.query, args.k), args.query, args.json)
     return 0
 

@@ -19,8 +19,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .analyzer import analyze, fold, terms_with_spans
+from .analyzer import analyze, fold, query_terms, terms_with_spans
+from .errors import KbError
 from .fusion import convex, ranked
+from .lexical import build_lexical, lexical_scores
 from .records import Block, Mandate
 
 _LABELS = {
@@ -231,8 +233,6 @@ class MandateSearcher:
     def __init__(self, mandates: Sequence[Mandate], vectors: np.ndarray, embedder_fn: Callable[[str], np.ndarray],
                  alpha: float = 0.5, foreign: Callable[[str], bool] = lambda q: False,
                  foreign_alpha: float = 0.8) -> None:
-        from .lexical import build_lexical
-
         self.mandates = list(mandates)
         self.vectors = vectors
         self._embed = embedder_fn
@@ -242,15 +242,11 @@ class MandateSearcher:
         self.lexical = build_lexical(texts) if self.mandates else None
 
     def get(self, mandate_id: str) -> Mandate:
-        from .errors import KbError
-
         if mandate_id not in self._by_id:
             raise KbError(f"no mandate with id {mandate_id!r}: see `kb mandates --list`")
         return self.mandates[self._by_id[mandate_id]]
 
     def _scores(self, query: str, qvec: np.ndarray, exclude: int | None = None) -> tuple[dict, dict, dict]:
-        from .lexical import lexical_scores
-
         n = len(self.mandates)
         lex_all = lexical_scores(self.lexical, analyze(query), n)
         dense_all = self.vectors @ qvec
@@ -260,7 +256,7 @@ class MandateSearcher:
         alpha = self.foreign_alpha if self._foreign(query) else self.alpha
         return convex(dense, lex, alpha), lex, dense
 
-    def _why(self, query: str, m: Mandate, lex_score: float, dense_score: float, like: Mandate | None = None) -> str:
+    def _why(self, query: str, m: Mandate, dense_score: float, like: Mandate | None = None) -> str:
         q_themes = set(like.themes) if like else set(derive_themes(query, ""))
         shared = [t for t in m.themes if t in q_themes]
         wanted = set(analyze(query))
@@ -273,45 +269,45 @@ class MandateSearcher:
         parts = []
         if shared:
             parts.append("thèmes communs : " + ", ".join(shared))
-        if words and not like:
-            parts.append("termes : " + ", ".join(words[:6]))
-        if like and words:
-            parts.append("vocabulaire commun : " + ", ".join(words[:6]))
+        if words:
+            parts.append(("vocabulaire commun : " if like else "termes : ") + ", ".join(words[:6]))
         if not parts:
             parts.append(f"proche par le sens (similarité {dense_score:.2f})")
         return " · ".join(parts)
 
+    def _ranked(self, rows: Sequence[int], fused: dict, dense: dict, why_query: str,
+                like: Mandate | None = None) -> list[RankedMandate]:
+        return [RankedMandate(r + 1, fused[i], self.mandates[i], self._why(why_query, self.mandates[i], dense[i], like))
+                for r, i in enumerate(rows)]
+
     def search(self, query: str, k: int = 5) -> list[RankedMandate]:
+        """Mandates ranked for a situation description.
+
+        Raises:
+            QueryError: the description is empty or only stop words.
+        """
+        query_terms(query)
         if not self.mandates:
             return []
-        qvec = self._embed(query)
-        fused, lex, dense = self._scores(query, qvec)
-        return [RankedMandate(r + 1, fused[i], self.mandates[i], self._why(query, self.mandates[i], lex.get(i, 0.0),
-                                                                              dense[i]))
-                for r, i in enumerate(ranked(fused)[:k])]
+        fused, _, dense = self._scores(query, self._embed(query))
+        return self._ranked(ranked(fused)[:k], fused, dense, query)
 
     def related(self, query: str, k: int = 3) -> list[RankedMandate]:
         """Mandates worth showing beside passages: some shared vocabulary or an unusually close meaning."""
         if not self.mandates:
             return []
-        qvec = self._embed(query)
-        fused, lex, dense = self._scores(query, qvec)
+        fused, lex, dense = self._scores(query, self._embed(query))
         values = np.array(list(dense.values()))
         cut = values.mean() + 1.5 * values.std() if len(values) > 2 else -1.0
         keep = [i for i in ranked(fused) if lex.get(i, 0.0) > 0 or dense[i] >= cut][:k]
-        return [RankedMandate(r + 1, fused[i], self.mandates[i], self._why(query, self.mandates[i], lex.get(i, 0.0),
-                                                                           dense[i]))
-                for r, i in enumerate(keep)]
+        return self._ranked(keep, fused, dense, query)
 
     def like(self, mandate_id: str, k: int = 5) -> list[RankedMandate]:
         """The mandates most similar to one of them (never itself)."""
         me = self.get(mandate_id)
         row = self._by_id[mandate_id]
-        fused, lex, dense = self._scores(f"{me.title} {' '.join(me.themes)} {me.description}", self.vectors[row], row)
-        return [RankedMandate(r + 1, fused[i], self.mandates[i],
-                              self._why(me.title + " " + me.description, self.mandates[i], lex.get(i, 0.0),
-                                        dense[i], like=me))
-                for r, i in enumerate(ranked(fused)[:k])]
+        fused, _, dense = self._scores(f"{me.title} {' '.join(me.themes)} {me.description}", self.vectors[row], row)
+        return self._ranked(ranked(fused)[:k], fused, dense, f"{me.title} {me.description}", like=me)
 
 
 def filter_mandates(mandates: Sequence[Mandate], themes: Sequence[str] = (), client: str = "",

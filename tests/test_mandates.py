@@ -181,6 +181,8 @@ def test_kb_mandates_cli(capsys, demo_hash_index):
     assert "no mandate with id" in capsys.readouterr().err
     assert main(["mandates", "--index", ix]) == 1
     assert "describe a situation" in capsys.readouterr().err
+    assert main(["mandates", "le la de", "--index", ix]) == 1
+    assert "only stop words" in capsys.readouterr().err
     assert main(["mandates", "politique culturelle", "--index", ix]) == 0
     human = capsys.readouterr().out
     assert human.startswith(" 1. Renouvellement de la Politique culturelle") and "pourquoi :" in human

@@ -25,9 +25,7 @@ def embedder(spec: str | None):
 def _searcher(index_path: str, version: str) -> Searcher:
     index = load_index(index_path)
     s = Searcher(index, embedder(index.embedder_spec))
-    if index.chunks:
-        s.search("développement des communautés")  # warm the model and the caches once, not on a user's query
-        s._query_vectors.clear()
+    s.warm_up()
     return s
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.analyzer import analyze, has_words
+from kb.errors import QueryError
 from kb.mandates import filter_mandates
 from webui.common import searcher
 
@@ -70,11 +70,13 @@ if st.session_state.like:
 elif st.session_state.situation.strip():
     situation = st.session_state.situation.strip()
     params["q"] = situation
-    if not has_words(situation) or not analyze(situation):
+    try:
+        found = ms.search(situation, 5)
+    except QueryError:
         st.warning("Décrivez la situation en quelques mots significatifs.")
     else:
         st.subheader("Mandats les plus proches")
-        for r in ms.search(situation, 5):
+        for r in found:
             card(r)
 else:
     st.info("Décrivez une situation (client, enjeu, démarche) pour retrouver les mandats passés qui s'en "
