@@ -109,9 +109,8 @@ def _gutter(lines: list[Line], width: float) -> float | None:
     return best if min(left, right) >= 0.25 * len(lines) else None
 
 
-def _reading_order(lines: list[Line], width: float) -> list[Line]:
+def _reading_order(lines: list[Line], gutter: float | None) -> list[Line]:
     """Two-column pages read left column then right, band by band between full-width lines."""
-    gutter = _gutter(lines, width)
     if gutter is None:
         return lines
     ordered: list[Line] = []
@@ -132,10 +131,9 @@ def _reading_order(lines: list[Line], width: float) -> list[Line]:
     return ordered
 
 
-def _column_edges(lines: list[Line], width: float) -> dict[int, tuple[float, float]]:
+def _column_edges(lines: list[Line], gutter: float | None) -> dict[int, tuple[float, float]]:
     """``(left, right)`` edges of the column each line sits in (by id): a line is short or
     full-width relative to its own column."""
-    gutter = _gutter(lines, width)
     groups: dict[str, list[Line]] = {"all": lines} if gutter is None else {
         "left": [ln for ln in lines if ln.x1 <= gutter], "right": [ln for ln in lines if ln.x0 >= gutter],
         "span": [ln for ln in lines if ln.x0 < gutter < ln.x1]}
@@ -249,15 +247,15 @@ def _line_gaps(pages: list[list[Line]]) -> float:
     return min(frequent) if frequent else statistics.median(gaps)
 
 
-def _paragraphs(pages: list[list[Line]], page_numbers: list[int], widths: list[float]) -> list[Block]:
+def _paragraphs(pages: list[list[Line]], page_numbers: list[int], gutters: list[float | None]) -> list[Block]:
     body = _body_size(pages)
     larger = sorted({round(ln.size * 2) / 2 for lines in pages for ln in lines
                      if round(ln.size * 2) / 2 > body * 1.05}, reverse=True)
     usual_gap = _line_gaps(pages)
     vocab = _vocabulary(pages)
     edges: dict[int, tuple[float, float]] = {}
-    for lines, width in zip(pages, widths):
-        edges.update(_column_edges(lines, width))
+    for lines, gutter in zip(pages, gutters):
+        edges.update(_column_edges(lines, gutter))
 
     def width_marks(line: Line) -> tuple[float, float]:
         """x beyond which ``line`` is full-width, and x before which it stops short, in its column."""
@@ -340,8 +338,8 @@ def clean_document(raw: RawDocument, path: str | Path) -> CleanDocument:
     """Turn extracted lines into headings and paragraphs, and find title and year."""
     path = Path(path)
     pages = _remove_running_lines([list(p.lines) for p in raw.pages])
-    widths = [p.width for p in raw.pages]
-    pages = [_reading_order(lines, width) for lines, width in zip(pages, widths)]
-    blocks = _paragraphs(pages, [p.number for p in raw.pages], widths)
+    gutters = [_gutter(lines, p.width) for lines, p in zip(pages, raw.pages)]
+    pages = [_reading_order(lines, gutter) for lines, gutter in zip(pages, gutters)]
+    blocks = _paragraphs(pages, [p.number for p in raw.pages], gutters)
     title = _title(raw, blocks, path)
     return CleanDocument(tuple(blocks), title, _year(raw, blocks, path, title))

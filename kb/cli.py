@@ -111,8 +111,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
         if args.json:
             out.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
         else:
-            pages = f"p. {c.page}" if c.page == c.page_end else f"p. {c.page}–{c.page_end}"
-            out.write(f"── {c.chunk_id}  {c.path}, {pages}" + (f" · {c.section}" if c.section else "") + "\n")
+            out.write(f"── {c.chunk_id}  {c.path}, {c.page_label}" + (f" · {c.section}" if c.section else "") + "\n")
             out.write(c.text + "\n\n")
     return 0
 
@@ -127,19 +126,9 @@ def _searcher(args: argparse.Namespace):
     return Searcher(index, embedder)
 
 
-def _highlight(text: str, spans, on: bool) -> str:
-    if not on:
-        return text
-    out, last = [], 0
-    for s, e in spans:
-        out.append(text[last:s] + "\033[1;33m" + text[s:e] + "\033[0m")
-        last = e
-    return "".join(out) + text[last:]
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import SearchOptions
-    from .snippet import highlight_spans
+    from .snippet import highlight_spans, mark_spans
     from .analyzer import analyze
 
     searcher = _searcher(args)
@@ -159,11 +148,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     terms = set(analyze(args.query))
     for h in result.hits:
         c = h.chunk
-        pages = f"p. {c.page}" if c.page == c.page_end else f"p. {c.page}–{c.page_end}"
-        print(f"{h.rank:>2}. {c.title} — {pages}" + (f" · {c.section}" if c.section else "")
+        print(f"{h.rank:>2}. {c.title} — {c.page_label}" + (f" · {c.section}" if c.section else "")
               + f"  [{h.score:.3f}]")
         print(f"    {c.path}")
-        print("    " + _highlight(h.snippet, highlight_spans(h.snippet, terms), color))
+        spans = highlight_spans(h.snippet, terms)
+        print("    " + (mark_spans(h.snippet, spans, "\033[1;33m", "\033[0m") if color else h.snippet))
         print()
     if result.related_mandates:
         print("Mandats liés :")

@@ -67,6 +67,11 @@ class Chunk:
     lang: str | None
     text: str
 
+    @property
+    def page_label(self) -> str:
+        """« p. 3 », or « p. 3–4 » for a passage crossing a page break."""
+        return f"p. {self.page}" if self.page == self.page_end else f"p. {self.page}–{self.page_end}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

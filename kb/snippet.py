@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Collection, Sequence
+from typing import Callable, Collection, Sequence
 
 from .analyzer import terms_with_spans
 
@@ -60,14 +60,20 @@ def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -
     return ("… " if start > 0 else "") + out + (" …" if end < len(words) else "")
 
 
-def highlight_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` as HTML, escaped, with ``spans`` wrapped in ``<mark>`` and line breaks kept."""
+def mark_spans(text: str, spans: Sequence[tuple[int, int]], before: str, after: str,
+               escape: Callable[[str], str] = lambda s: s) -> str:
+    """``text`` with each span wrapped in ``before``/``after`` (overlaps skipped), escaped by ``escape``."""
     out, last = [], 0
     for s, e in sorted(spans):
         if s < last:
             continue
-        out.append(html.escape(text[last:s]))
-        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        out.append(escape(text[last:s]))
+        out.append(before + escape(text[s:e]) + after)
         last = e
-    out.append(html.escape(text[last:]))
-    return "".join(out).replace("\n", "<br>")
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
+def highlight_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` as HTML, escaped, with ``spans`` wrapped in ``<mark>`` and line breaks kept."""
+    return mark_spans(text, spans, "<mark>", "</mark>", html.escape).replace("\n", "<br>")

@@ -88,9 +88,8 @@ with main:
     terms = set(analyze(query))
     for hit in result.hits:
         c = hit.chunk
-        pages = f"p. {c.page}" if c.page == c.page_end else f"p. {c.page}–{c.page_end}"
         with st.container(border=True):
-            st.markdown(f"**{hit.rank}. {c.title}** — {pages}" + (f" · *{c.section}*" if c.section else ""))
+            st.markdown(f"**{hit.rank}. {c.title}** — {c.page_label}" + (f" · *{c.section}*" if c.section else ""))
             st.markdown(highlight_html(hit.snippet, highlight_spans(hit.snippet, terms)), unsafe_allow_html=True)
             st.caption(f"{c.path} · pertinence {hit.score:.2f}")
             with st.expander("Passage complet et page du PDF"):
