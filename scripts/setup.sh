@@ -11,13 +11,15 @@ PY="${PYTHON:-python3}"
 stamp=".venv/.kb-setup-$what-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Installing kb and its dependencies into .venv ($what)…" >&2
-  pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-  if [ "$what" = "test" ]; then
-    # CPU torch first, or sentence-transformers pulls gigabytes of CUDA packages.
-    pip install --quiet torch==2.13.0
-    pip install --quiet -e ".[st,test]"
-  else
-    pip install --quiet -e .
-  fi
+  log=.venv/setup.log
+  {
+    pip install --quiet --upgrade pip || true
+    if [ "$what" = "test" ]; then
+      # CPU torch first, or sentence-transformers pulls gigabytes of CUDA packages.
+      pip install --quiet torch==2.13.0 && pip install --quiet -e ".[st,test]"
+    else
+      pip install --quiet -e .
+    fi
+  } > "$log" 2>&1 || { cat "$log" >&2; echo "Installation failed (log: $log)." >&2; exit 1; }
   touch "$stamp"
 fi
