@@ -26,23 +26,18 @@ from typing import Any, Callable
 import numpy as np
 
 from . import __version__
-from .chunk import ChunkSettings, chunk_blocks
-from .clean import clean_document
+from .chunk import ChunkSettings
 from .dense import EXACT_MAX, build_dense, save_dense
 from .errors import ExtractionError, IndexCorruptError, IndexMissingError, KbError
-from .extract import extract_pdf
 from .index import KbIndex, load_index
-from .language import detect_language, is_language
+from .document import PIPELINE_VERSION, read_document
 from .lexical import BM25_B, BM25_K1, LEXICAL_DIR, build_lexical, save_lexical
-from .mandates import extract_mandates, mandate_text, with_path
+from .mandates import mandate_text, with_path
 from .records import Chunk, Document, Mandate, Skipped
 from .store import FORMAT_VERSION, VersionWriter, build_lock, current_version, read_manifest, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
-# Bump when extraction or cleaning changes what a PDF turns into.
-PIPELINE_VERSION = 3  # 2: mandates, heading and URL fixes; 3: two-column pages
-_MIN_CHARS_PER_PAGE = 10
 
 Progress = Callable[[str, int, int], None]
 
@@ -122,54 +117,6 @@ def scan_corpus(corpus: Path) -> list[str]:
             if name.lower().endswith(".pdf") and not name.startswith("."):
                 found.append((Path(root) / name).relative_to(corpus).as_posix())
     return sorted(found)
-
-
-def read_document(path: Path, rel: str, sha: str,
-                  settings: ChunkSettings) -> tuple[Document, list[Chunk], list[Mandate]]:
-    """Extract, clean, check and chunk one PDF, and read the mandates it describes.
-
-    Raises:
-        ExtractionError: with the reason the file cannot be indexed.
-    """
-    raw = extract_pdf(path)
-    chars = sum(len(line.text) for page in raw.pages for line in page.lines)
-    if chars < _MIN_CHARS_PER_PAGE * len(raw.pages):
-        pages = f"{len(raw.pages)} page{'s' if len(raw.pages) > 1 else ''}"
-        raise ExtractionError(f"no text layer: needs OCR ({chars} characters of text on {pages})")
-    clean = clean_document(raw, path)
-    full_text = "\n".join(b.text for b in clean.blocks)
-    if not is_language(full_text):
-        raise ExtractionError("unreadable text: the letters do not form words "
-                              "(a font without Unicode mapping?); needs OCR")
-    lang = detect_language(full_text)
-    doc_id = sha[:12]
-    passages = chunk_blocks(clean.blocks, settings,
-                            skip_headings=(clean.title, raw.metadata.get("Author", "")))
-    chunks = []
-    for i, p in enumerate(passages):
-        chunk_lang = detect_language(p.text) if len(p.text.split()) >= 25 else None
-        chunks.append(Chunk(f"{doc_id}-{i:04d}", doc_id, rel, clean.title, p.page, p.page_end,
-                            p.section, chunk_lang or lang, p.text))
-    doc = Document(doc_id, rel, clean.title, clean.year, lang, len(raw.pages), sha,
-                   infer_doc_type(rel, clean.title), len(chunks))
-    return doc, chunks, extract_mandates(clean.blocks, doc_id, rel)
-
-
-_DOC_TYPES = (
-    ("portfolio", ("portfolio", "mandats")),
-    ("fiche", ("fiche",)),
-    ("cadre de référence", ("cadre de référence", "cadre de reference", "cadre-de-reference")),
-    ("rapport", ("rapport", "bilan", "chantier")),
-)
-
-
-def infer_doc_type(path: str, title: str) -> str:
-    """A coarse document type read from the file name and title (« fiche », « portfolio »…)."""
-    hay = f"{path} {title}".lower()
-    for name, keys in _DOC_TYPES:
-        if any(k in hay for k in keys):
-            return name
-    return "document"
 
 
 def _previous(index_dir: Path, full: bool, notes: list[str]) -> KbIndex | None:
@@ -294,8 +241,8 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
                 doc_mandates = with_path(prev_mandates[doc.doc_id], canonical)
             else:
                 try:
-                    doc, doc_chunks, doc_mandates = read_document(corpus / canonical, canonical, sha,
-                                                                  options.chunking)
+                    content = read_document(corpus / canonical, canonical, sha, options.chunking)
+                    doc, doc_chunks, doc_mandates = content.document, list(content.chunks), list(content.mandates)
                 except Exception as exc:  # one odd file must not stop the others
                     if isinstance(exc, ExtractionError):
                         reason = exc.reason

@@ -53,6 +53,7 @@ def normalize_text(text: str) -> str:
     """NFC, ligatures expanded, exotic spaces made plain, runs of spaces collapsed."""
     text = unicodedata.normalize("NFC", text.translate(_TRANSLATE))
     text = re.sub(f"[{_SOFT_HYPHENS}]", "", text)
+    text = re.sub("[\ud800-\udfff]", "\ufffd", text)  # a lone surrogate cannot be stored or hashed
     return re.sub(r" {2,}", " ", text).strip()
 
 

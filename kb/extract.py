@@ -22,6 +22,7 @@ from .records import Line, Page
 # A character this much smaller than its line is a superscript (footnote call).
 _SUPERSCRIPT_RATIO = 0.85
 _BOLD_WEIGHT = 500
+_PLACEHOLDER = "\x00"  # the second UTF-16 unit of a character outside the BMP
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,8 @@ def _page_lines(textpage) -> list[Line]:
     import pypdfium2.raw as raw
 
     handle = textpage.raw
-    text = textpage.get_text_range()
     n = raw.FPDFText_CountChars(handle)
-    if n != len(text):  # PDFium adds no surrogate pairs for BMP text; be safe otherwise
-        text = "".join(chr(raw.FPDFText_GetUnicode(handle, i) or 32) for i in range(n))
+    text = _char_text(handle, n, textpage)
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     ox, oy = ctypes.c_double(), ctypes.c_double()
 
@@ -87,6 +86,37 @@ def _page_lines(textpage) -> list[Line]:
     return _merge_same_row(lines)
 
 
+def _char_text(handle, n: int, textpage=None) -> str:
+    """One character per PDFium character index, so ``text[i]`` is character ``i``.
+
+    PDFium counts a character outside the Basic Multilingual Plane (𝑥, an emoji)
+    as two indices, its UTF-16 surrogates. The pair becomes one character at the
+    first index and a NUL placeholder (dropped later) at the second; a lone
+    surrogate becomes U+FFFD, so no unencodable text ever leaves extraction.
+    """
+    import pypdfium2.raw as raw
+
+    if textpage is not None:
+        text = textpage.get_text_range()
+        if len(text) == n:  # the common case: nothing outside the BMP
+            return text
+    units = [raw.FPDFText_GetUnicode(handle, i) for i in range(n)]
+    out: list[str] = []
+    i = 0
+    while i < n:
+        u = units[i]
+        if 0xD800 <= u <= 0xDBFF and i + 1 < n and 0xDC00 <= units[i + 1] <= 0xDFFF:
+            out.append(chr(0x10000 + ((u - 0xD800) << 10) + (units[i + 1] - 0xDC00)))
+            out.append(_PLACEHOLDER)
+            i += 2
+            continue
+        if u == 0x2:  # the hyphen PDFium inserts at a line break, as get_text_range spells it
+            u = 0xFFFE
+        out.append("\ufffd" if 0xD800 <= u <= 0xDFFF else chr(u or 32))
+        i += 1
+    return "".join(out)
+
+
 def _rows(handle, text: str, start: int, end: int, ox, oy) -> list[list[int]]:
     """Split one PDFium line into visual rows.
 
@@ -100,7 +130,7 @@ def _rows(handle, text: str, start: int, end: int, ox, oy) -> list[list[int]]:
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     for i in range(start, end):
         ch = text[i]
-        if ch == "\r":
+        if ch == "\r" or ch == _PLACEHOLDER:
             continue
         if not ch.isspace():
             raw.FPDFText_GetCharOrigin(handle, i, ctypes.byref(ox), ctypes.byref(oy))
@@ -121,7 +151,7 @@ def _rows(handle, text: str, start: int, end: int, ox, oy) -> list[list[int]]:
 def _make_line(handle, text: str, row: list[int], box, ox, oy) -> Line | None:
     import pypdfium2.raw as raw
 
-    idx = [i for i in row if not text[i].isspace()]
+    idx = [i for i in row if not text[i].isspace() and text[i] != _PLACEHOLDER]
     if not idx:
         return None
     sizes = [raw.FPDFText_GetFontSize(handle, i) for i in idx]
@@ -130,6 +160,8 @@ def _make_line(handle, text: str, row: list[int], box, ox, oy) -> Line | None:
     keep = []
     for i in row:
         ch = text[i]
+        if ch == _PLACEHOLDER:
+            continue
         if ch.isdigit() and raw.FPDFText_GetFontSize(handle, i) < size * _SUPERSCRIPT_RATIO:
             continue  # footnote call such as "chantiers²"
         keep.append(ch)

@@ -253,7 +253,7 @@ def test_demo_corpus_is_bundled():
 
 
 def test_unexpected_error_in_one_file_skips_only_that_file(tmp_path, monkeypatch):
-    import kb.build as kbuild
+    import kb.document as kbuild
 
     corpus = tmp_path / "corpus"
     small_pdf(corpus / "a.pdf", "gouvernance")
@@ -270,3 +270,33 @@ def test_unexpected_error_in_one_file_skips_only_that_file(tmp_path, monkeypatch
     assert [d for d in report.added] == ["a.pdf"]
     assert [(s.path, s.reason) for s in report.skipped] == [
         ("b.pdf", "unexpected error while reading: ZeroDivisionError: division by zero")]
+
+
+def test_characters_outside_the_bmp_are_read_whole_and_do_not_stop_the_build(tmp_path, fake_embedder):
+    """PDFium counts 𝑥 (U+1D465) as two UTF-16 units; they must become one character, never lone surrogates."""
+    from fpdf import FPDF
+
+    from pdfs import FONT_DIR, FRENCH
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("S", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("M", "", str(FONT_DIR / "DejaVuMathTeXGyre.ttf"))
+    pdf.add_page()
+    pdf.set_font("S", "", 11)
+    y = 80
+    for line in FRENCH * 3:
+        pdf.text(72, y, line)
+        y += 14
+    pdf.set_font("M", "", 11)
+    pdf.text(72, y + 10, "𝑓(𝑥) = 𝑎 + 𝑏")
+    pdf.output(str(corpus / "formules.pdf"))
+    small_pdf(corpus / "autre.pdf", "participation")
+
+    report = build_index(corpus, tmp_path / "index", fake_embedder)
+    assert report.skipped == () and report.documents == 2
+    text = "\n".join(c.text for c in load_index(tmp_path / "index").chunks)
+    assert "𝑓(𝑥) = 𝑎 + 𝑏" in text
+    text.encode("utf-8")  # no lone surrogate anywhere
+    assert "\x00" not in text
