@@ -18,7 +18,6 @@ import random
 import re
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,15 +28,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.analyzer import analyze  # noqa: E402
 from kb.build import build_index  # noqa: E402
-from kb.dense import build_dense  # noqa: E402
+from kb.dense import EXACT_MAX  # noqa: E402
 from kb.embed import load_embedder  # noqa: E402
 from kb.evaluate import load_qrels, passage_relevant, score_run  # noqa: E402
-from kb.index import KbIndex, load_index  # noqa: E402
-from kb.lexical import build_lexical  # noqa: E402
+from kb.passages import SearchOptions  # noqa: E402
 from kb.records import Chunk, Document  # noqa: E402
-from kb.search import SearchOptions, Searcher  # noqa: E402
+from kb.session import KnowledgeBase  # noqa: E402
+from kb.store import Collection, KbIndex, load_index  # noqa: E402
 
 QRELS = [ROOT / "eval" / "dev_search.jsonl", ROOT / "eval" / "search_queries.jsonl"]
 
@@ -110,13 +108,11 @@ def synthetic_index(n: int, dim: int, vocabulary: list[str], seed: int = 0) -> K
     chunks = [Chunk(f"d{i // 50:05d}-{i:04d}", f"d{i // 50:05d}", f"synth/{i // 50:05d}.pdf", f"Document {i // 50}",
                     1 + (i % 50) // 5, 1 + (i % 50) // 5, "", "fr", " ".join(pyrng.choices(vocabulary, k=120)))
               for i in range(n)]
-    dense, info = build_dense(vectors)
-    tmp = Path(tempfile.mkdtemp(prefix="kb-synth-"))
-    from kb.lexical import save_lexical
-
-    save_lexical(build_lexical([c.text for c in chunks]), tmp / "lexical")
-    manifest = {"embedder": {"spec": "e5", "model_id": load_embedder("e5").model_id}, "dense": info.to_dict()}
-    return KbIndex(tmp, manifest, docs, chunks, vectors, dense)
+    passages = Collection.build(chunks, [c.text for c in chunks], [""] * n, vectors, EXACT_MAX)
+    mandates = Collection.build([], [], [], np.zeros((0, dim), np.float32), EXACT_MAX, dense=False)
+    manifest = {"embedder": {"spec": "e5", "model_id": load_embedder("e5").model_id},
+                "dense": passages.dense_info.to_dict()}
+    return KbIndex(manifest, tuple(docs), passages, mandates)
 
 
 def main() -> None:
@@ -141,12 +137,12 @@ def main() -> None:
         noop_s = time.perf_counter() - t
         assert not again.written
         index = load_index(work / "index")
-        searcher = Searcher(index, embedder)
+        searcher = KnowledgeBase(index, embedder)
         t = time.perf_counter()
         naive = NaiveBaseline(ROOT / "corpus")
         naive_build_s = time.perf_counter() - t
 
-        def run(s: Searcher, mode: str, related: int):
+        def run(s: KnowledgeBase, mode: str, related: int):
             def fn(q: str):
                 s.clear_query_cache()  # measure the embedding of every query
                 return s.search(q, SearchOptions(k=10, mode=mode, related=related)).hits
@@ -185,17 +181,17 @@ def main() -> None:
         if not args.skip_synthetic:
             vocabulary = sorted({w for c in index.chunks for w in re.findall(r"[^\W\d_]{3,}", c.text)})
             t = time.perf_counter()
-            synth = synthetic_index(args.synthetic, index.vectors.shape[1], vocabulary)
+            dim = index.passages.vectors.shape[1]
+            synth = synthetic_index(args.synthetic, dim, vocabulary)
             setup_s = time.perf_counter() - t
-            s2 = Searcher(synth, embedder)
-            print(f"\nSynthetic corpus: {args.synthetic:,} chunks × {index.vectors.shape[1]} dims, "
+            s2 = KnowledgeBase(synth, embedder)
+            print(f"\nSynthetic corpus: {args.synthetic:,} chunks × {dim} dims, "
                   f"dense index {synth.manifest['dense']['type']}, BM25 + vectors built in {setup_s:.0f} s")
             print(f"{'mode':<18}{'p50 ms':>9}{'p95 ms':>9}")
             for mode in ("hybrid", "lexical", "dense"):
                 p50, p95 = percentiles(timed(run(s2, mode, 0), queries, max(1, args.repeat // 2)))
                 print(f"{mode:<18}{p50:>9.1f}{p95:>9.1f}")
             print(f"Peak memory: {peak_mb():.0f} MB")
-            shutil.rmtree(synth.path, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

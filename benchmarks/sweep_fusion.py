@@ -4,7 +4,7 @@
 
 Prints MRR@10 and success@1 per set for RRF (several k and weights) and for the
 convex combination of min-max normalised scores (several alpha). The default
-in kb.search.FusionSettings is the setting picked from this table.
+in kb.retrieve.FusionSettings is the setting picked from this table.
 """
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ import argparse
 from dataclasses import replace
 
 from kb.evaluate import evaluate_search, load_qrels
-from kb.index import load_index
-from kb.search import FusionSettings, Searcher
+from kb.store import load_index
+from kb.retrieve import FusionSettings
+from kb.session import KnowledgeBase
 
 
 class CachedEmbedder:
     """The index's embedder, remembering query vectors across settings."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.spec, self.model_id, self.cache = inner, inner.spec, inner.model_id, {}
+        self.inner, self.spec, self.model_id, self.dim, self.cache = inner, inner.spec, inner.model_id, inner.dim, {}
 
     def embed(self, texts, query=False):
         import numpy as np
@@ -56,7 +57,7 @@ def main() -> None:
     names = [q.rsplit("/", 1)[-1] for q in sets]
     print(f"{'setting':<26}" + "".join(f"{n[:22]:>24}" for n in names) + f"{'mean MRR':>10}")
     for label, (mode, fusion) in settings.items():
-        searcher = Searcher(index, embedder, fusion)
+        searcher = KnowledgeBase(index, embedder, fusion)
         cells, mrrs = [], []
         for rows in sets.values():
             m = evaluate_search(searcher, rows, mode=mode).metrics

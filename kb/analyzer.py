@@ -7,7 +7,8 @@ typed without accents (« gouvernance partagee ») finds the accented text. A
 light rule then merges the plural and feminine forms Snowball leaves apart on
 folded words (« partagée », « partagé », « partage »).
 
-Public entry points: :func:`analyze`, :func:`query_terms`, :func:`terms_with_spans`, :func:`fold`.
+Public entry points: :func:`analyze`, :func:`query_terms`, :func:`terms_with_spans`, :func:`fold`,
+:func:`fold_words`.
 """
 from __future__ import annotations
 
@@ -38,10 +39,22 @@ an how what which who whom why when where do does did not no
 """.split())
 
 
+# Words that tell a query's language apart (langdetect is unreliable on two to six words).
+ENGLISH_WORDS = frozenset("the of and to for with how what which who why where when among is are be an by from at "
+                          "into about between in this that these those do does can should".split())
+FRENCH_WORDS = frozenset("le la les des du de et pour avec dans sur un une en au aux est sont qui que comment par "
+                         "ce cette ces son sa ses leur leurs entre".split())
+
+
 def fold(text: str) -> str:
     """Lower-case, without accents, ligatures spelled out, apostrophes plain."""
     text = unicodedata.normalize("NFKD", text.translate(_SPECIAL).lower())
     return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def fold_words(text: str) -> str:
+    """The folded words of ``text`` joined by single spaces (for verbatim phrase matching)."""
+    return " ".join(_WORD.findall(fold(text)))
 
 
 _stemmer_local = threading.local()

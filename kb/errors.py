@@ -27,6 +27,14 @@ class IndexCorruptError(KbError):
     """The index folder exists but cannot be read."""
 
 
+class CorpusMissingError(KbError):
+    """The corpus folder to build from does not exist."""
+
+
+class BuildLockedError(KbError):
+    """Another build is running on the same index folder."""
+
+
 class IndexMismatchError(KbError):
     """The index was built with another embedding model or format."""
 

@@ -7,7 +7,8 @@ Formats (see ``../shared/eval/README.md``):
 - mandates: ``{"id", "query", "expect": [fragments]}``; metrics success@1,
   success@3, MRR@5.
 
-Public entry points: :func:`load_qrels`, :func:`evaluate_search`, :func:`normalise_for_match`.
+Public entry points: :func:`load_qrels`, :func:`evaluate_search`, :func:`evaluate_mandates`,
+:func:`normalise_for_match`.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .errors import KbError
+from .passages import SearchOptions
+from .records import Mandate
+from .session import KnowledgeBase
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "«": '"', "»": '"', "“": '"', "”": '"'})
 
@@ -111,12 +115,10 @@ def score_run(kind: str, rows: Sequence[dict[str, Any]], relevance: Callable[[di
     return EvalReport(kind, metrics, outcomes)
 
 
-def evaluate_search(searcher, rows: Sequence[dict[str, Any]], mode: str = "hybrid") -> EvalReport:
+def evaluate_search(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], mode: str = "hybrid") -> EvalReport:
     """Run every query of a passage judgments file and score the top 10."""
-    from .search import SearchOptions
-
-    chunks = searcher.index.chunks
-    results = {id(r): searcher.search(r["query"], SearchOptions(k=10, mode=mode)).hits for r in rows}
+    chunks = kb.index.chunks
+    results = {id(r): kb.search(r["query"], SearchOptions(k=10, mode=mode, related=0)).hits for r in rows}
 
     def relevance(r):
         return [passage_relevant(r, h.chunk.path, h.chunk.text) for h in results[id(r)]]
@@ -129,3 +131,22 @@ def evaluate_search(searcher, rows: Sequence[dict[str, Any]], mode: str = "hybri
         return f"{hits[0].chunk.path} p. {hits[0].chunk.page}" if hits else "(no result)"
 
     return score_run("search", rows, relevance, n_relevant, tops)
+
+
+def mandate_relevant(row: dict[str, Any], m: Mandate) -> bool:
+    """A mandate is right when its client or title contains one of the row's ``expect`` fragments."""
+    hay = normalise_for_match(m.client) + " \n " + normalise_for_match(m.title)
+    return any(normalise_for_match(f) in hay for f in row["expect"])
+
+
+def evaluate_mandates(kb: KnowledgeBase, rows: Sequence[dict[str, Any]]) -> EvalReport:
+    """success@1, success@3, MRR@5 of `kb mandates QUERY` against ``expect`` fragments."""
+    results = {id(r): kb.find_mandates(r["query"], k=5) for r in rows}
+    every = kb.mandates.mandates
+
+    def tops(r):
+        found = results[id(r)]
+        return f"{found[0].mandate.title} ({found[0].mandate.client})" if found else "(no result)"
+
+    return score_run("mandates", rows, lambda r: [mandate_relevant(r, x.mandate) for x in results[id(r)]],
+                     lambda r: sum(mandate_relevant(r, m) for m in every), tops)

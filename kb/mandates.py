@@ -1,4 +1,4 @@
-"""Past mandates as records: extraction from documents, and "find similar mandates".
+"""Past mandates as records, read from the documents that describe them.
 
 A mandate block, in any document that has them: a title (a heading, or a short
 line just before the fields), fields such as ``Année : 2022–2024 (en cours)``
@@ -7,22 +7,18 @@ description, sometimes a ``Livrable`` and links. A block ends at the next
 heading of its level, at the next mandate's fields, or at an unstyled heading
 line (short, capitalised, no final punctuation) that starts something else.
 
-Public entry points: :func:`extract_mandates`, :func:`derive_themes`,
-:class:`MandateSearcher`, :func:`evaluate_mandates`.
+Ranking them is :mod:`kb.mandate_search`'s job.
+
+Public entry points: :func:`extract_mandates`, :func:`derive_themes`, :func:`mandate_text`.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
-import numpy as np
-
-from .analyzer import analyze, fold, query_terms, terms_with_spans
-from .errors import KbError
-from .fusion import convex, ranked
-from .lexical import build_lexical, lexical_scores
+from .analyzer import analyze, fold
 from .records import Block, Mandate
 
 _LABELS = {
@@ -185,6 +181,11 @@ def extract_mandates(blocks: Sequence[Block], doc_id: str, path: str) -> list[Ma
             elif value:
                 (current.deliverables if current.mode == "deliverables" else current.description).append(value)
 
+    return _records(drafts, doc_id, path)
+
+
+def _records(drafts: Sequence[_Draft], doc_id: str, path: str) -> list[Mandate]:
+    """Complete drafts (a title and a client) become records with unique ids."""
     mandates: list[Mandate] = []
     seen: set[str] = set()
     for d in drafts:
@@ -209,148 +210,11 @@ def mandate_text(m: Mandate) -> str:
     return f"{m.title} — {m.client}\n{m.description}"
 
 
-# -- ranking ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RankedMandate:
-    rank: int
-    score: float | None  # None in a plain listing
-    mandate: Mandate
-    why: str
-
-    def to_dict(self) -> dict[str, Any]:
-        m = self.mandate
-        score = None if self.score is None else round(float(self.score), 6)
-        return {"rank": self.rank, "score": score, "id": m.id, "title": m.title,
-                "client": m.client, "years": m.years, "start": m.start, "end": m.end, "ongoing": m.ongoing,
-                "description": m.description, "themes": list(m.themes), "path": m.path, "page": m.page,
-                "why": self.why, "deliverables": list(m.deliverables), "links": list(m.links)}
-
-
-class MandateSearcher:
-    """Hybrid ranking of mandates: French BM25 over title, client, themes and description + dense."""
-
-    def __init__(self, mandates: Sequence[Mandate], vectors: np.ndarray, embedder_fn: Callable[[str], np.ndarray],
-                 alpha: float = 0.5, foreign: Callable[[str], bool] = lambda q: False,
-                 foreign_alpha: float = 0.8) -> None:
-        self.mandates = list(mandates)
-        self.vectors = vectors
-        self._embed = embedder_fn
-        self.alpha, self.foreign_alpha, self._foreign = alpha, foreign_alpha, foreign
-        self._by_id = {m.id: i for i, m in enumerate(self.mandates)}
-        texts = [f"{m.title}\n{m.title}\n{m.client}\n{' '.join(m.themes)}\n{m.description}" for m in self.mandates]
-        self.lexical = build_lexical(texts) if self.mandates else None
-
-    def get(self, mandate_id: str) -> Mandate:
-        if mandate_id not in self._by_id:
-            raise KbError(f"no mandate with id {mandate_id!r}: see `kb mandates --list`")
-        return self.mandates[self._by_id[mandate_id]]
-
-    def _scores(self, query: str, qvec: np.ndarray, exclude: int | None = None) -> tuple[dict, dict, dict]:
-        n = len(self.mandates)
-        lex_all = lexical_scores(self.lexical, analyze(query), n)
-        dense_all = self.vectors @ qvec
-        rows = [i for i in range(n) if i != exclude]
-        lex = {i: float(lex_all[i]) for i in rows if lex_all[i] > 0}
-        dense = {i: float(dense_all[i]) for i in rows}
-        alpha = self.foreign_alpha if self._foreign(query) else self.alpha
-        return convex(dense, lex, alpha), lex, dense
-
-    def _why(self, query: str, m: Mandate, dense_score: float, like: Mandate | None = None) -> str:
-        q_themes = set(like.themes) if like else set(derive_themes(query, ""))
-        shared = [t for t in m.themes if t in q_themes]
-        wanted = set(analyze(query))
-        words: list[str] = []
-        for text in (m.title, m.client, m.description):
-            for t, s, e in terms_with_spans(text):
-                w = text[s:e].lower()
-                if t in wanted and w not in words:
-                    words.append(w)
-        parts = []
-        if shared:
-            parts.append("thèmes communs : " + ", ".join(shared))
-        if words:
-            parts.append(("vocabulaire commun : " if like else "termes : ") + ", ".join(words[:6]))
-        if not parts:
-            parts.append(f"proche par le sens (similarité {dense_score:.2f})")
-        return " · ".join(parts)
-
-    def _ranked(self, rows: Sequence[int], fused: dict, dense: dict, why_query: str,
-                like: Mandate | None = None) -> list[RankedMandate]:
-        return [RankedMandate(r + 1, fused[i], self.mandates[i], self._why(why_query, self.mandates[i], dense[i], like))
-                for r, i in enumerate(rows)]
-
-    def search(self, query: str, k: int = 5) -> list[RankedMandate]:
-        """Mandates ranked for a situation description.
-
-        Raises:
-            QueryError: the description is empty or only stop words.
-        """
-        query_terms(query)
-        if not self.mandates:
-            return []
-        fused, _, dense = self._scores(query, self._embed(query))
-        return self._ranked(ranked(fused)[:k], fused, dense, query)
-
-    def related(self, query: str, k: int = 3) -> list[RankedMandate]:
-        """Mandates worth showing beside passages: some shared vocabulary or an unusually close meaning."""
-        if not self.mandates:
-            return []
-        fused, lex, dense = self._scores(query, self._embed(query))
-        values = np.array(list(dense.values()))
-        cut = values.mean() + 1.5 * values.std() if len(values) > 2 else -1.0
-        keep = [i for i in ranked(fused) if lex.get(i, 0.0) > 0 or dense[i] >= cut][:k]
-        return self._ranked(keep, fused, dense, query)
-
-    def like(self, mandate_id: str, k: int = 5) -> list[RankedMandate]:
-        """The mandates most similar to one of them (never itself)."""
-        me = self.get(mandate_id)
-        row = self._by_id[mandate_id]
-        fused, _, dense = self._scores(f"{me.title} {' '.join(me.themes)} {me.description}", self.vectors[row], row)
-        return self._ranked(ranked(fused)[:k], fused, dense, f"{me.title} {me.description}", like=me)
-
-
-def filter_mandates(mandates: Sequence[Mandate], themes: Sequence[str] = (), client: str = "",
-                    years: tuple[int, int] | None = None, ongoing: bool | None = None) -> list[Mandate]:
-    """Mandates having all ``themes``, whose client contains ``client`` (accent-blind),
-    active at some point in ``years`` (inclusive), and ongoing or not."""
-    want_client = fold(client).strip()
-    out = []
-    for m in mandates:
-        if themes and not set(themes) <= set(m.themes):
-            continue
-        if want_client and want_client not in fold(m.client):
-            continue
-        if years and m.start is not None:
-            first, last = m.start, m.end or m.start
-            if last < years[0] or first > years[1]:
-                continue
-        if ongoing is not None and m.ongoing != ongoing:
-            continue
-        out.append(m)
-    return out
-
-
-def mandate_relevant(row: dict[str, Any], m: Mandate) -> bool:
-    from .evaluate import normalise_for_match
-
-    hay = normalise_for_match(m.client) + " \n " + normalise_for_match(m.title)
-    return any(normalise_for_match(f) in hay for f in row["expect"])
-
-
-def evaluate_mandates(searcher, rows: Sequence[dict[str, Any]]):
-    """success@1, success@3, MRR@5 of `kb mandates QUERY` against ``expect`` fragments."""
-    from .evaluate import score_run
-
-    ms = searcher.mandates
-    results = {id(r): ms.search(r["query"], k=5) for r in rows}
-    return score_run(
-        "mandates", rows,
-        lambda r: [mandate_relevant(r, x.mandate) for x in results[id(r)]],
-        lambda r: sum(mandate_relevant(r, m) for m in ms.mandates),
-        lambda r: (f"{results[id(r)][0].mandate.title} ({results[id(r)][0].mandate.client})"
-                   if results[id(r)] else "(no result)"))
+def mandate_lexical_text(m: Mandate) -> str:
+    """What BM25 indexes for a mandate: the title counts twice, then client, themes and description."""
+    return f"{m.title}\n{m.title}\n{m.client}\n{' '.join(m.themes)}\n{m.description}"
 
 
 def with_path(mandates: Sequence[Mandate], path: str) -> list[Mandate]:
+    """The same mandates, read from a file that was renamed."""
     return [replace(m, path=path) for m in mandates]

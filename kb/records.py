@@ -86,19 +86,25 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: a chunk, its score and what to highlight."""
+    """One search result: a chunk, its score and what to show of it.
+
+    ``highlights`` are spans of ``chunk.text``; ``snippet_highlights`` spans of
+    ``snippet``: front ends mark them as they are, without analysing the query again.
+    """
 
     rank: int
     score: float
     chunk: Chunk
     snippet: str = ""
     highlights: tuple[tuple[int, int], ...] = field(default_factory=tuple)
+    snippet_highlights: tuple[tuple[int, int], ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rank": self.rank, "score": round(float(self.score), 6)}
         out.update(self.chunk.to_dict())
         out["snippet"] = self.snippet
         out["highlights"] = [list(span) for span in self.highlights]
+        out["snippet_highlights"] = [list(span) for span in self.snippet_highlights]
         return out
 
 
@@ -125,4 +131,67 @@ class Mandate:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["deliverables"], d["links"], d["themes"] = list(self.deliverables), list(self.links), list(self.themes)
+        return d
+
+    @property
+    def summary(self) -> str:
+        """The description's first paragraph, cut at a word near ``SUMMARY_CHARS`` characters."""
+        first = self.description.split("\n")[0]
+        if len(first) <= SUMMARY_CHARS:
+            return first
+        return first[:SUMMARY_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+SUMMARY_CHARS = 220
+
+
+@dataclass(frozen=True)
+class RankedMandate:
+    """A mandate in a ranking, with why it was chosen (``score`` is None in a plain listing)."""
+
+    rank: int
+    score: float | None
+    mandate: Mandate
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        score = None if self.score is None else round(float(self.score), 6)
+        return {"rank": self.rank, "score": score, **self.mandate.to_dict(), "summary": self.mandate.summary,
+                "why": self.why}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Passages for a query, the past mandates related to it, and its words the corpus never uses."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    related_mandates: tuple[RankedMandate, ...] = ()
+    unknown_words: tuple[str, ...] = ()  # query words found nowhere in the corpus (typos, other language)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "hits": [h.to_dict() for h in self.hits],
+                "related_mandates": [m.to_dict() for m in self.related_mandates],
+                "unknown_words": list(self.unknown_words)}
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What an index holds, read from its manifest alone (`kb status`)."""
+
+    index: str
+    version: str
+    documents: int
+    chunks: int
+    mandates: int
+    model: str
+    embedder: str
+    index_type: str
+    built_at: str
+    corpus: str | None
+    skipped: tuple[Skipped, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["skipped"] = [asdict(s) for s in self.skipped]
         return d

@@ -1,83 +1,126 @@
-"""The index folder on disk: plain files, a JSON manifest, atomic swaps.
+"""The index folder: the one module that writes it and reads it.
 
 Layout::
 
     index/
       CURRENT                 name of the live version folder (one line)
+      .lock                   held by the build that is running, if any
+      embeddings/MODEL-KEY/   vectors already computed, by text hash (a build resumes from them)
       v-20261122T110501Z-3f2a/
-        manifest.json         model, dimensions, chunker settings, file hashes, build time
+        manifest.json         format, model, settings, corpus files, counts, and the size
+                              and SHA-256 of every other file of the version
         documents.jsonl       one document record a line
-        chunks.jsonl          one chunk a line, row-aligned with the vectors
+        chunks.jsonl          one chunk a line (with its text hash), row-aligned with:
         vectors.npy           float32 (n, dim), L2-normalised (no pickle)
         dense.faiss           FAISS index over the same rows
-        lexical/              BM25 (bm25s: JSON + .npy files)
-        mandates.jsonl        past mandates read from the documents
-        mandate_vectors.npy   their embeddings, row-aligned
+        lexical/              BM25 over the chunks (bm25s: JSON + .npy files)
+        mandates.jsonl        past mandates read from the documents, row-aligned with:
+        mandate_vectors.npy   their embeddings
+        mandate_lexical/      BM25 over the mandates
 
-A build writes a new version folder beside the live one and only then replaces
-``CURRENT`` (``os.replace`` is atomic), so a failed or interrupted build leaves
-the previous index intact, and a reader never sees a half-written index. Old
-versions are removed after the swap, keeping the previous one for readers that
-were opening it at that moment.
+:func:`save_index` writes a new version folder beside the live one, the
+manifest last, and only then replaces ``CURRENT`` (``os.replace`` is atomic):
+a failed or interrupted build leaves the previous index intact and a reader
+never sees a half-written index. :func:`load_index` reads it back and checks
+what it reads against the manifest (counts and sizes always, checksums on
+request). Old versions are pruned after the swap, never the live one nor the
+one it replaced.
 
-Public entry points: :func:`current_version`, :class:`VersionWriter`,
-:func:`build_lock`, :func:`read_jsonl`, :func:`write_jsonl`.
+Public entry points: :func:`save_index`, :func:`load_index`, :func:`read_status`,
+:func:`read_manifest`, :func:`current_version`, :func:`build_lock`, :class:`EmbeddingCache`.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import IndexCorruptError, IndexMissingError, KbError
+import numpy as np
 
-FORMAT_VERSION = 3
+from .dense import DenseInfo, build_dense, load_dense, save_dense
+from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError, KbError
+from .lexical import build_lexical, load_lexical, save_lexical
+from .records import Chunk, Document, IndexStatus, Mandate, Skipped
+
+FORMAT_VERSION = 4  # 4: mandate BM25 persisted, checksums of every file in the manifest
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+EMBEDDINGS = "embeddings"
 _KEEP_PREVIOUS = 1
+_REBUILD = "run `kb build --full`"
 
 
-def current_version(index_dir: str | Path) -> Path:
-    """The live version folder of an index.
+# -- what an index is ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Collection:
+    """Row-aligned records with their text hashes, vectors, dense index and BM25 index."""
 
-    Raises:
-        IndexMissingError: no index was ever built there.
-        IndexCorruptError: the pointer or the folder it names is broken.
-    """
-    index_dir = Path(index_dir)
-    pointer = index_dir / CURRENT
-    if not pointer.exists():
-        raise IndexMissingError(f"no index in {index_dir}: run `kb build` first")
-    try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise IndexCorruptError(f"cannot read {pointer}: {exc}") from None
-    version = index_dir / name
-    if not name or "/" in name or not (version / MANIFEST).is_file():
-        raise IndexCorruptError(f"index in {index_dir} is corrupt ({CURRENT} names a missing "
-                                f"version {name!r}): run `kb build --full`")
-    return version
+    records: tuple[Any, ...]
+    text_hashes: tuple[str, ...]
+    vectors: np.ndarray
+    dense: Any = field(repr=False, default=None)  # a FAISS index over ``vectors`` (passages only)
+    lexical: Any = field(repr=False, default=None)  # a bm25s model over the same rows (None when empty)
+    dense_info: DenseInfo | None = None
 
+    def __len__(self) -> int:
+        return len(self.records)
 
-def read_manifest(version: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"index manifest {version / MANIFEST} is unreadable ({exc}): "
-                                "run `kb build --full`") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorruptError(f"index in {version.parent} has format "
-                                f"{manifest.get('format_version') if isinstance(manifest, dict) else '?'}, "
-                                f"this kb reads format {FORMAT_VERSION}: run `kb build --full`")
-    return manifest
+    @classmethod
+    def build(cls, records: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], vectors: np.ndarray,
+              exact_max: int, dense: bool = True) -> "Collection":
+        """Index ``records`` whose lexical ``texts`` and embedded ``vectors`` are row-aligned.
+
+        ``dense=False`` keeps no FAISS index (a few hundred rows are scored by a plain product).
+        """
+        index, info = build_dense(vectors, exact_max) if dense else (None, None)
+        lexical = build_lexical(texts) if records else None
+        return cls(tuple(records), tuple(hashes), vectors, index, lexical, info)
 
 
+@dataclass(frozen=True)
+class KbIndex:
+    """Everything a query needs, as one index version holds it."""
+
+    manifest: dict[str, Any]
+    documents: tuple[Document, ...]
+    passages: Collection
+    mandates: Collection
+    path: Path | None = None  # the version folder, once saved or loaded
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return self.passages.records
+
+    @property
+    def version(self) -> str:
+        return self.path.name if self.path else ""
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["embedder"]["model_id"]
+
+    @property
+    def embedder_spec(self) -> str:
+        return self.manifest["embedder"]["spec"]
+
+    def check_embedder(self, embedder) -> None:
+        """Raise if ``embedder`` is not the model this index was built with."""
+        if embedder.model_id != self.model_id:
+            raise IndexMismatchError(
+                f"the index was built with {self.model_id}, not {embedder.model_id}: "
+                f"rebuild it with `kb build --full --model {embedder.spec}` "
+                f"or query it with --model {self.embedder_spec}")
+
+
+# -- JSON helpers --------------------------------------------------------------------------------
 def write_json(path: Path, obj: Any) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, ensure_ascii=False, indent=1)
@@ -95,8 +138,157 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
-    except (OSError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"index file {path} is unreadable ({exc}): run `kb build --full`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index file {path} is unreadable ({exc}): {_REBUILD}") from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inventory(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every file under ``folder`` (but the manifest), by relative path."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != MANIFEST:
+            out[p.relative_to(folder).as_posix()] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+    return out
+
+
+# -- the live version -------------------------------------------------------------------------
+def current_version(index_dir: str | Path) -> Path:
+    """The live version folder of an index.
+
+    Raises:
+        IndexMissingError: no index was ever built there.
+        IndexCorruptError: the pointer or the folder it names is broken.
+    """
+    index_dir = Path(index_dir)
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexMissingError(f"no index in {index_dir}: run `kb build` first")
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"cannot read {pointer}: {exc}") from None
+    version = index_dir / name
+    if not name or "/" in name or not (version / MANIFEST).is_file():
+        raise IndexCorruptError(f"index in {index_dir} is corrupt ({CURRENT} names a missing "
+                                f"version {name!r}): {_REBUILD}")
+    return version
+
+
+def read_manifest(version: Path) -> dict[str, Any]:
+    """The manifest of one version folder, checked for its format."""
+    try:
+        manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index manifest {version / MANIFEST} is unreadable ({exc}): {_REBUILD}") from None
+    found = manifest.get("format_version") if isinstance(manifest, dict) else "?"
+    if found != FORMAT_VERSION:
+        raise IndexCorruptError(f"index in {version.parent} has format {found}, "
+                                f"this kb reads format {FORMAT_VERSION}: {_REBUILD}")
+    return manifest
+
+
+def read_status(index_dir: str | Path) -> IndexStatus:
+    """What `kb status` shows; reads only the manifest (cheap)."""
+    version = current_version(index_dir)
+    m = read_manifest(version)
+    try:
+        return IndexStatus(str(version.parent), version.name, m["documents"], m["chunks"], m["mandates"],
+                           m["embedder"]["model_id"], m["embedder"]["spec"], m["dense"]["type"], m["built_at"],
+                           m.get("corpus"), tuple(Skipped(s["path"], s["reason"]) for s in m["skipped"]))
+    except (KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"index manifest in {version} lacks {exc}: {_REBUILD}") from None
+
+
+# -- saving ----------------------------------------------------------------------------------------
+def save_index(index_dir: str | Path, index: KbIndex) -> KbIndex:
+    """Write ``index`` as a new version of ``index_dir`` and make it live.
+
+    The manifest gains the counts and the size and checksum of every file.
+    Returns the index with its ``path`` and final manifest. Call under :func:`build_lock`.
+    """
+    with _VersionWriter(index_dir) as writer:
+        folder = writer.path
+        write_jsonl(folder / "documents.jsonl", (asdict(d) for d in index.documents))
+        _save_collection(folder, "", index.passages, lambda c: c.to_dict())
+        _save_collection(folder, "mandate_", index.mandates, lambda m: m.to_dict())
+        manifest = {**index.manifest, "format_version": FORMAT_VERSION, "documents": len(index.documents),
+                    "chunks": len(index.passages), "mandates": len(index.mandates),
+                    "dense": index.passages.dense_info.to_dict(), "checksums": _inventory(folder)}
+        write_json(folder / MANIFEST, manifest)
+        path = writer.commit()
+    return replace(index, manifest=manifest, path=path)
+
+
+def _records_file(prefix: str) -> str:
+    return "mandates.jsonl" if prefix else "chunks.jsonl"
+
+
+def _save_collection(folder: Path, prefix: str, c: Collection, to_dict) -> None:
+    write_jsonl(folder / _records_file(prefix),
+                ({**to_dict(r), "text_hash": h} for r, h in zip(c.records, c.text_hashes)))
+    np.save(folder / f"{prefix}vectors.npy", np.ascontiguousarray(c.vectors, dtype=np.float32), allow_pickle=False)
+    if not prefix:
+        save_dense(c.dense, folder / "dense.faiss")
+    if c.lexical is not None:
+        save_lexical(c.lexical, folder / f"{prefix}lexical")
+
+
+class _VersionWriter:
+    """A new version folder; it becomes live only on :meth:`commit` (else it is deleted)."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=".partial-", dir=self.index_dir))
+        self.committed: Path | None = None
+
+    def __enter__(self) -> "_VersionWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.committed is None:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def commit(self) -> Path:
+        for f in self.path.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        final = self.index_dir / f"v-{stamp}-{self.path.name[-6:]}"
+        os.rename(self.path, final)
+        previous = _pointed(self.index_dir)
+        tmp = self.index_dir / f".{CURRENT}.tmp"
+        tmp.write_text(final.name + "\n", encoding="utf-8")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.index_dir / CURRENT)
+        _fsync_dir(self.index_dir)
+        self.committed = final
+        _prune(self.index_dir, keep={final.name, previous})
+        return final
+
+
+def _pointed(index_dir: Path) -> str:
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _prune(index_dir: Path, keep: set[str]) -> None:
+    """Delete old versions; never the live one, nor the one it replaced (readers may hold it)."""
+    for p in index_dir.glob("v-*"):
+        if p.is_dir() and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -107,51 +299,74 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class VersionWriter:
-    """Write a new index version; it becomes live only on :meth:`commit`.
+# -- loading ---------------------------------------------------------------------------------------
+def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
+    """Load the live version of the index at ``index_dir``.
 
-    Use as a context manager: leaving the block without committing (an
-    exception, Ctrl-C) deletes the partial folder and leaves ``CURRENT`` alone.
+    Args:
+        index_dir: the index folder.
+        verify: also compare every file's SHA-256 with the manifest (sizes and counts are always checked).
+
+    Raises:
+        IndexMissingError / IndexCorruptError: with a sentence that says what to do.
     """
-
-    def __init__(self, index_dir: str | Path) -> None:
-        self.index_dir = Path(index_dir)
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=".partial-", dir=self.index_dir))
-        self.committed: Path | None = None
-
-    def __enter__(self) -> "VersionWriter":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.committed is None:
-            shutil.rmtree(self.path, ignore_errors=True)
-
-    def commit(self) -> Path:
-        for f in self.path.iterdir():
-            if f.is_file():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        final = self.index_dir / f"v-{stamp}-{self.path.name[-6:]}"
-        os.rename(self.path, final)
-        tmp = self.index_dir / f".{CURRENT}.tmp"
-        tmp.write_text(final.name + "\n", encoding="utf-8")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / CURRENT)
-        _fsync_dir(self.index_dir)
-        self.committed = final
-        self._prune(final)
-        return final
-
-    def _prune(self, live: Path) -> None:
-        versions = sorted((p for p in self.index_dir.glob("v-*") if p.is_dir() and p != live),
-                          key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in versions[_KEEP_PREVIOUS:]:
-            shutil.rmtree(old, ignore_errors=True)
+    version = current_version(index_dir)
+    manifest = read_manifest(version)
+    _check_files(version, manifest, verify)
+    try:
+        documents = tuple(Document(**r) for r in read_jsonl(version / "documents.jsonl"))
+        passages = _load_collection(version, "", _chunk, DenseInfo(**manifest["dense"]))
+        mandates = _load_collection(version, "mandate_", _mandate, None)
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
+        raise IndexCorruptError(f"index in {version} is corrupt ({type(exc).__name__}: {exc}): {_REBUILD}") from None
+    for name, c, n in (("chunks", passages, manifest.get("chunks")), ("mandates", mandates, manifest.get("mandates"))):
+        if not (len(c) == c.vectors.shape[0] == n) or (c.dense is not None and c.dense.ntotal != len(c)):
+            raise IndexCorruptError(f"index in {version} is corrupt ({n} {name} in the manifest, {len(c)} records, "
+                                    f"{c.vectors.shape[0]} vectors): {_REBUILD}")
+    if len(documents) != manifest.get("documents"):
+        raise IndexCorruptError(f"index in {version} is corrupt (documents.jsonl disagrees with the manifest): "
+                                f"{_REBUILD}")
+    return KbIndex(manifest, documents, passages, mandates, version)
 
 
+def _check_files(version: Path, manifest: dict[str, Any], verify: bool) -> None:
+    checksums = manifest.get("checksums")
+    if not isinstance(checksums, dict) or not checksums:
+        raise IndexCorruptError(f"index manifest in {version} lists no files: {_REBUILD}")
+    for rel, want in checksums.items():
+        p = version / rel
+        try:
+            size = p.stat().st_size
+        except OSError:
+            raise IndexCorruptError(f"index file {p} is missing: {_REBUILD}") from None
+        if size != want.get("bytes") or (verify and _sha256(p) != want.get("sha256")):
+            raise IndexCorruptError(f"index file {p} is damaged (its size or checksum differs from the "
+                                    f"manifest): {_REBUILD}")
+
+
+def _load_collection(version: Path, prefix: str, make, info: DenseInfo | None) -> Collection:
+    rows = read_jsonl(version / _records_file(prefix))
+    vectors = np.load(version / f"{prefix}vectors.npy", allow_pickle=False)
+    if vectors.dtype != np.float32 or vectors.ndim != 2:
+        raise ValueError(f"{prefix}vectors.npy holds {vectors.dtype} {vectors.shape}")
+    dense = load_dense(version / "dense.faiss", info) if info is not None else None
+    lexical = load_lexical(version / f"{prefix}lexical") if rows else None
+    return Collection(tuple(make(r) for r in rows), tuple(r["text_hash"] for r in rows), vectors, dense, lexical,
+                      info)
+
+
+def _chunk(row: dict[str, Any]) -> Chunk:
+    return Chunk(**{k: row[k] for k in Chunk.__dataclass_fields__})
+
+
+def _mandate(row: dict[str, Any]) -> Mandate:
+    m = {k: row[k] for k in Mandate.__dataclass_fields__}
+    for k in ("deliverables", "links", "themes"):
+        m[k] = tuple(m[k])
+    return Mandate(**m)
+
+
+# -- the build lock and the embedding cache -------------------------------------------------------
 def remove_stale_partials(index_dir: Path) -> None:
     """Delete folders left by builds that were killed (only call under the build lock)."""
     for p in index_dir.glob(".partial-*"):
@@ -160,16 +375,86 @@ def remove_stale_partials(index_dir: Path) -> None:
 
 @contextmanager
 def build_lock(index_dir: str | Path) -> Iterator[None]:
-    """Only one build at a time per index folder (readers never wait)."""
+    """Only one build at a time per index folder (readers never wait).
+
+    Raises:
+        BuildLockedError: another build holds the lock.
+    """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".lock", "w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise KbError(f"another build is already running on {index_dir}") from None
+            raise BuildLockedError(f"another build is already running on {index_dir}") from None
         try:
             remove_stale_partials(index_dir)
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class EmbeddingCache:
+    """Vectors by (text hash, model id), written batch by batch so an interrupted build resumes.
+
+    One folder per model under ``index/embeddings/``; each batch is one pair of
+    files (``NNNNNN.npy`` vectors, ``NNNNNN.json`` hashes) written atomically,
+    so a kill mid-batch loses that batch only. Use under :func:`build_lock`.
+    """
+
+    def __init__(self, index_dir: str | Path, model_id: str) -> None:
+        key = hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:16]
+        self.folder = Path(index_dir) / EMBEDDINGS / key
+        self.model_id = model_id
+        self._vectors: dict[str, np.ndarray] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for keys_file in sorted(self.folder.glob("[0-9]*.json")):
+            try:
+                hashes = json.loads(keys_file.read_text(encoding="utf-8"))
+                vectors = np.load(keys_file.with_suffix(".npy"), allow_pickle=False)
+            except (OSError, ValueError, UnicodeDecodeError):
+                continue  # a damaged batch is embedded again, nothing worse
+            if isinstance(hashes, list) and vectors.ndim == 2 and len(hashes) == vectors.shape[0]:
+                self._vectors.update(zip(hashes, vectors.astype(np.float32)))
+
+    def get(self, text_hash: str) -> np.ndarray | None:
+        self._load()
+        return self._vectors.get(text_hash)
+
+    def put(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Remember and persist one batch."""
+        self._load()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        n = len(list(self.folder.glob("[0-9]*.json")))
+        stem = self.folder / f"{n:06d}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        _atomic(stem.with_suffix(".npy"), lambda f: np.save(f, np.asarray(vectors, np.float32), allow_pickle=False))
+        _atomic(stem.with_suffix(".json"), lambda f: f.write(json.dumps(list(hashes)).encode("utf-8")))
+        self._vectors.update(zip(hashes, np.asarray(vectors, np.float32)))
+
+    def remember(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        """Hold vectors already stored elsewhere (the live index) without writing them again."""
+        self._load()
+        self._vectors.update(zip(hashes, vectors))
+
+    def clear(self) -> None:
+        """Forget this cache on disk, and every other model's (after a successful build)."""
+        shutil.rmtree(self.folder.parent, ignore_errors=True)
+        self._vectors.clear()
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+__all__ = ["Collection", "KbIndex", "save_index", "load_index", "read_status", "read_manifest",
+           "current_version", "build_lock", "EmbeddingCache", "KbError"]

@@ -13,7 +13,7 @@ from conftest import DEMO_CORPUS, DEMO_FILES, CountingEmbedder
 from kb.build import BuildOptions, build_index, passage_text
 from kb.embed import HashEmbedder
 from kb.errors import IndexMismatchError
-from kb.index import load_index
+from kb.store import load_index
 from pdfs import Heading, Para, encrypt_pdf, image_only_pdf, make_pdf, prose
 
 SHIFT = str.maketrans(string.ascii_letters, string.ascii_lowercase[3:] + string.ascii_lowercase[:3]
@@ -30,7 +30,7 @@ def test_demo_build_indexes_all_five_documents(demo_hash_index):
     index = load_index(demo_hash_index)
     assert sorted(d.path for d in index.documents) == DEMO_FILES
     assert index.manifest["skipped"] == []
-    assert len(index.chunks) == index.vectors.shape[0] == index.dense.ntotal > 50
+    assert len(index.chunks) == index.passages.vectors.shape[0] == index.passages.dense.ntotal > 50
     for c in index.chunks:
         assert c.text and c.page >= 1 and c.page_end >= c.page and c.lang == "fr"
     assert {d.doc_type for d in index.documents} >= {"portfolio", "fiche", "cadre de référence"}
@@ -82,7 +82,7 @@ def test_vectors_reused_are_identical(tmp_path):
     assert report.removed == ("b.pdf",)
     second = load_index(index)
     assert [d.path for d in second.documents] == ["a.pdf"]
-    np.testing.assert_array_equal(second.vectors, first.vectors[: len(second.chunks)])
+    np.testing.assert_array_equal(second.passages.vectors, first.passages.vectors[: len(second.chunks)])
 
 
 def test_renamed_file_is_not_reembedded(tmp_path, fake_embedder):
@@ -118,7 +118,7 @@ def test_other_model_reembeds_and_querying_with_wrong_model_is_an_error(tmp_path
     assert report.written and report.embedded == report.chunks
     assert any("model changed" in n for n in report.notes)
     loaded = load_index(index)
-    assert loaded.vectors.shape[1] == 128
+    assert loaded.passages.vectors.shape[1] == 128
     with pytest.raises(IndexMismatchError, match="rebuild"):
         loaded.check_embedder(HashEmbedder(256))
 

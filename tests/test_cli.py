@@ -109,7 +109,7 @@ def test_corrupt_index_is_one_sentence(capsys, corpus, tmp_path):
     version = index / (index / "CURRENT").read_text().strip()
     (version / "chunks.jsonl").write_text("{not json\n")
     code, _, err = run(capsys, "chunks")
-    assert code == 1 and "unreadable" in err and "kb build --full" in err
+    assert code == 1 and "damaged" in err and "kb build --full" in err
     code, _, _ = run(capsys, "status")  # status reads only the manifest, still fine
     assert code == 0
     (version / "manifest.json").write_text("garbage")

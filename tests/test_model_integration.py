@@ -7,14 +7,14 @@ import pytest
 from conftest import DEMO_CORPUS
 from kb.build import build_index
 from kb.dense import search_dense
-from kb.index import load_index
+from kb.store import load_index
 
 pytestmark = pytest.mark.model
 
 
 def top_paths(index, embedder, query: str, k: int = 3) -> list[str]:
     q = embedder.embed([query], query=True)[0]
-    _, rows = search_dense(index.dense, q, k)
+    _, rows = search_dense(index.passages.dense, q, k)
     return [index.chunks[r].path for r in rows]
 
 
@@ -36,7 +36,7 @@ def test_e5_vectors_match_a_fresh_embedding(demo_e5_index, e5_embedder):
 
     index = load_index(demo_e5_index)
     fresh = e5_embedder.embed([passage_text(index.chunks[0])])[0]
-    np.testing.assert_allclose(index.vectors[0], fresh, atol=1e-5)
+    np.testing.assert_allclose(index.passages.vectors[0], fresh, atol=1e-5)
 
 
 def test_e5_rebuild_without_change_embeds_nothing(demo_e5_index, e5_embedder):
@@ -59,4 +59,4 @@ def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
     report = build_index(corpus, tmp_path / "index", embedder)
     index = load_index(tmp_path / "index")
     assert report.documents == 1 and index.manifest["embedder"]["spec"] == "st:minilm"
-    assert index.vectors.shape[1] == 384
+    assert index.passages.vectors.shape[1] == 384

@@ -1,4 +1,4 @@
-"""Searcher behaviour on the demo corpus (fake embedder) and the `kb search` / `kb eval` contract."""
+"""Passage search behaviour on the demo corpus (fake embedder) and the `kb search` / `kb eval` contract."""
 from __future__ import annotations
 
 import json
@@ -9,18 +9,19 @@ import pytest
 from kb.cli import main
 from kb.embed import HashEmbedder
 from kb.errors import IndexMismatchError, QueryError
-from kb.index import load_index
-from kb.search import FusionSettings, SearchOptions, Searcher
+from kb.passages import PassageSettings, SearchOptions
+from kb.session import KnowledgeBase
+from kb.store import load_index
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "eval"  # copies of ../shared/eval/dev_*.jsonl
 HIT_KEYS = {"rank", "score", "chunk_id", "doc_id", "path", "title", "page", "page_end", "section", "lang",
-            "text", "snippet", "highlights"}
+            "text", "snippet", "highlights", "snippet_highlights"}
 
 
 @pytest.fixture(scope="module")
 def searcher(demo_hash_index):
-    return Searcher(load_index(demo_hash_index), HashEmbedder())
+    return KnowledgeBase(load_index(demo_hash_index), HashEmbedder())
 
 
 def test_exact_name_is_found_first(searcher):
@@ -64,10 +65,10 @@ def test_results_are_diverse(searcher):
     for h in hits:
         key = (h.chunk.doc_id, h.chunk.page)
         per_page[key] = per_page.get(key, 0) + 1
-    assert max(per_page.values()) <= FusionSettings().max_per_page
+    assert max(per_page.values()) <= PassageSettings().max_per_page
     rows = [searcher.index.chunks.index(h.chunk) for h in hits]
     for r in rows:  # never a passage and its overlapping window
-        assert not (searcher._continues[r] and r - 1 in rows)
+        assert not (searcher.passages._continues[r] and r - 1 in rows)
 
 
 def test_hits_carry_citation_snippet_and_highlights(searcher):
@@ -80,6 +81,9 @@ def test_hits_carry_citation_snippet_and_highlights(searcher):
         assert d["snippet"] and d["snippet"].replace("… ", "").replace(" …", "") in d["text"]
         for s, e in d["highlights"]:
             assert d["text"][s:e].lower().startswith(("particip", "citoy"))
+        for s, e in d["snippet_highlights"]:
+            assert d["snippet"][s:e].lower().startswith(("particip", "citoy"))
+    assert any(h.snippet_highlights for h in result.hits)
 
 
 @pytest.mark.parametrize("query,message", [("", "empty"), ("   ", "empty"), ("?!", "empty"),
@@ -97,22 +101,25 @@ def test_unknown_words_are_reported(searcher):
 
 
 def test_query_language_signal(searcher):
-    assert searcher.is_foreign("climate change adaptation pact for municipalities")
-    assert searcher.is_foreign("shared governance")
-    assert not searcher.is_foreign("gouvernance partagee")
-    assert not searcher.is_foreign("participation citoyenne")  # langdetect says Italian here
+    def foreign(text):
+        return searcher.query(text, vector=False).foreign
+
+    assert foreign("climate change adaptation pact for municipalities")
+    assert foreign("shared governance")
+    assert not foreign("gouvernance partagee")
+    assert not foreign("participation citoyenne")  # langdetect says Italian here
 
 
 def test_index_model_mismatch(demo_hash_index):
     with pytest.raises(IndexMismatchError):
-        Searcher(load_index(demo_hash_index), HashEmbedder(64))
+        KnowledgeBase(load_index(demo_hash_index), HashEmbedder(64))
 
 
 def test_cli_search_json_contract(capsys, demo_hash_index):
     code = main(["search", "coconstruction", "--index", str(demo_hash_index), "--json", "--k", "3"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["query"] == "coconstruction" and len(out["related_mandates"]) <= 3
-    assert len(out["hits"]) == 3 and set(out["hits"][0]) == HIT_KEYS
+    assert len(out["hits"]) == 3 and set(out["hits"][0]) == HIT_KEYS and out["unknown_words"] == []
     assert out["hits"][0]["path"] == "chantiers-partenariaux-coconstruction-2017.pdf"
 
 
@@ -149,7 +156,7 @@ def test_cli_eval(capsys, demo_hash_index, tmp_path):
     ("conditions essentielles de la coconstruction", "chantiers-partenariaux-coconstruction-2017.pdf"),
 ])
 def test_real_model_hybrid_answers(demo_e5_index, e5_embedder, query, path):
-    searcher = Searcher(load_index(demo_e5_index), e5_embedder)
+    searcher = KnowledgeBase(load_index(demo_e5_index), e5_embedder)
     hits = searcher.search(query, SearchOptions(k=5)).hits
     assert len(hits) == 5
     if path:

@@ -5,14 +5,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from kb.build import BuildOptions, BuildReport, build_index, embedder_spec_for
+from kb.build import BuildOptions, BuildReport, build_embedder_spec, build_index
 from kb.config import corpus_dir, index_dir
 from kb.embed import load_embedder
-from kb.errors import IndexMissingError, KbError
-from kb.index import load_index
+from kb.errors import BuildLockedError, IndexMissingError, KbError
 from kb.preview import render_page
-from kb.search import Searcher
-from kb.store import current_version
+from kb.session import KnowledgeBase
+from kb.store import current_version, load_index
 
 
 @st.cache_resource(show_spinner="Chargement du modèle…")
@@ -22,20 +21,20 @@ def embedder(spec: str | None):
 
 
 @st.cache_resource(show_spinner="Chargement de l'index…", max_entries=2)
-def _searcher(index_path: str, version: str) -> Searcher:
+def _knowledge_base(index_path: str, version: str) -> KnowledgeBase:
     index = load_index(index_path)
-    s = Searcher(index, embedder(index.embedder_spec))
-    s.warm_up()
-    return s
+    kb = KnowledgeBase(index, embedder(index.embedder_spec))
+    kb.warm_up()
+    return kb
 
 
-def searcher() -> Searcher | None:
-    """The searcher over the live index version; a rebuild elsewhere is picked up on the next run."""
+def knowledge_base() -> KnowledgeBase | None:
+    """The knowledge base over the live index version; a rebuild elsewhere is picked up on the next run."""
     try:
         version = current_version(index_dir()).name
     except IndexMissingError:
         return None
-    return _searcher(str(Path(index_dir()).resolve()), version)
+    return _knowledge_base(str(Path(index_dir()).resolve()), version)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -61,14 +60,15 @@ def run_build(full: bool = False) -> BuildReport | None:
         bar.progress(min(frac, 1.0), text=f"{label} : {done}/{total}")
 
     try:
-        spec = embedder_spec_for(index_dir())  # keep the index's model unless KB_EMBEDDER asks otherwise
+        spec = build_embedder_spec(index_dir())  # the index's model unless KB_EMBEDDER asks otherwise
         report = build_index(corpus_dir(), index_dir(), embedder(spec), BuildOptions(full=full), progress)
+    except BuildLockedError:
+        bar.empty()
+        st.warning("Une reconstruction est déjà en cours (une autre session). Réessayez dans un moment.")
+        return None
     except KbError as exc:
         bar.empty()
-        if "already running" in str(exc):
-            st.warning("Une reconstruction est déjà en cours (une autre session). Réessayez dans un moment.")
-        else:
-            st.error(f"La construction a échoué : {exc}")
+        st.error(f"La construction a échoué : {exc}")
         return None
     bar.progress(1.0, text="Terminé")
     st.session_state["last_build"] = report

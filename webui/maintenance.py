@@ -6,28 +6,28 @@ import streamlit as st
 from kb.config import corpus_dir, index_dir
 from kb.corpus import add_pdfs
 from kb.errors import KbError
-from kb.index import index_status
+from kb.store import read_status
 from webui.common import run_build, show_build_report
 
 st.title("Index")
 
 try:
-    status = index_status(index_dir())
+    status = read_status(index_dir())
 except KbError:
     status = None
     st.warning(f"Aucun index lisible dans `{index_dir()}` : construisez-le à partir de `{corpus_dir()}`.")
 
 if status:
     c = st.columns(3)
-    c[0].metric("Documents", status["documents"])
-    c[1].metric("Passages", status["chunks"])
-    c[2].metric("Mandats", status["mandates"])
-    st.write(f"**Modèle :** {status['model']} · **Index :** {status['index_type']} · "
-             f"**Construit le :** {status['built_at'].replace('T', ' ').rstrip('Z')} UTC")
-    st.caption(f"Corpus : {status['corpus']} · version {status['version']}")
-    if status["skipped"]:
-        st.subheader(f"Fichiers ignorés ({len(status['skipped'])})")
-        st.table([{"Fichier": s["path"], "Raison": s["reason"]} for s in status["skipped"]])
+    c[0].metric("Documents", status.documents)
+    c[1].metric("Passages", status.chunks)
+    c[2].metric("Mandats", status.mandates)
+    st.write(f"**Modèle :** {status.model} · **Index :** {status.index_type} · "
+             f"**Construit le :** {status.built_at.replace('T', ' ').rstrip('Z')} UTC")
+    st.caption(f"Corpus : {status.corpus} · version {status.version}")
+    if status.skipped:
+        st.subheader(f"Fichiers ignorés ({len(status.skipped)})")
+        st.table([{"Fichier": s.path, "Raison": s.reason} for s in status.skipped])
     else:
         st.caption("Aucun fichier ignoré.")
 

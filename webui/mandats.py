@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.errors import QueryError
-from kb.mandates import filter_mandates
-from webui.common import searcher
+from kb.errors import KbError, QueryError
+from kb.mandate_search import filter_mandates
+from webui.common import knowledge_base
 
 st.title("Mandats")
-s = searcher()
-if s is None:
+kb = knowledge_base()
+if kb is None:
     st.info("Aucun index n'existe encore : construisez-le depuis la page « Index ».")
     st.stop()
-ms = s.mandates
+ms = kb.mandates
 if not ms.mandates:
     st.info("Aucun mandat n'a été trouvé dans les documents indexés.")
     st.stop()
@@ -36,8 +36,7 @@ def card(r) -> None:
         if m.themes:
             st.markdown(" ".join(f":blue-badge[{t}]" for t in m.themes))
         st.write(f"*Pourquoi :* {r.why}")
-        first = m.description.split("\n")[0]
-        st.write(first[:260] + ("…" if len(first) > 260 else ""))
+        st.write(m.summary)
         with st.expander("Description complète"):
             st.write(m.description)
             for d in m.deliverables:
@@ -58,7 +57,7 @@ params = {}
 if st.session_state.like:
     try:
         me = ms.get(st.session_state.like)
-    except Exception:
+    except KbError:
         st.warning("Ce mandat n'existe plus dans l'index.")
         st.session_state.like = ""
     else:
@@ -71,7 +70,7 @@ elif st.session_state.situation.strip():
     situation = st.session_state.situation.strip()
     params["q"] = situation
     try:
-        found = ms.search(situation, 5)
+        found = kb.find_mandates(situation, 5)
     except QueryError:
         st.warning("Décrivez la situation en quelques mots significatifs.")
     else:

@@ -5,18 +5,17 @@ import time
 
 import streamlit as st
 
-from kb.analyzer import analyze
 from kb.errors import QueryError
-from kb.search import SearchOptions
-from kb.snippet import highlight_html, highlight_spans
-from webui.common import page_png, pdf_path, run_build, searcher, show_build_report
+from kb.passages import SearchOptions
+from kb.snippet import highlight_html
+from webui.common import knowledge_base, page_png, pdf_path, run_build, show_build_report
 
 EXAMPLES = "« gouvernance partagée », « participation citoyenne », « comment faire participer les citoyens »"
 PARAMS = ("q", "doc", "year", "lang", "type")
 
 st.title("Recherche")
-s = searcher()
-if s is None:
+kb = knowledge_base()
+if kb is None:
     st.info("Aucun index n'existe encore. Construisez-le à partir des PDF du dossier du corpus.")
     if st.button("Construire l'index maintenant", type="primary"):
         report = run_build()
@@ -34,9 +33,9 @@ for key in PARAMS:
     if f"f_{key}" not in st.session_state:
         st.session_state[f"f_{key}"] = st.query_params.get(key, "") if url_has_search else saved.get(key, "")
 
-docs = {d.path: d for d in s.index.documents}
+docs = {d.path: d for d in kb.index.documents}
 years = sorted({str(d.year) for d in docs.values() if d.year})
-langs = sorted({c.lang for c in s.index.chunks if c.lang})
+langs = sorted({c.lang for c in kb.index.chunks if c.lang})
 types = sorted({d.doc_type for d in docs.values()})
 for key, options in (("doc", docs), ("year", years), ("lang", langs), ("type", types)):
     if st.session_state[f"f_{key}"] not in ("", *options):  # a stale link: drop the unknown value
@@ -64,7 +63,7 @@ opts = SearchOptions(k=10, doc=st.session_state.f_doc or None, year=int(st.sessi
                      lang=st.session_state.f_lang or None, doc_type=st.session_state.f_type or None)
 started = time.perf_counter()
 try:
-    result = s.search(query, opts)
+    result = kb.search(query, opts)
 except QueryError as exc:
     if exc.kind == "stopwords":
         st.warning("Votre requête ne contient que des mots vides (« le », « de »…) : ajoutez un mot significatif.")
@@ -85,12 +84,11 @@ with main:
         words = ", ".join(f"« {w} »" for w in result.unknown_words)
         st.info(f"Absent des documents : {words}. Vérifiez l'orthographe ; voici les passages les plus "
                 "proches par le sens.")
-    terms = set(analyze(query))
     for hit in result.hits:
         c = hit.chunk
         with st.container(border=True):
             st.markdown(f"**{hit.rank}. {c.title}** — {c.page_label}" + (f" · *{c.section}*" if c.section else ""))
-            st.markdown(highlight_html(hit.snippet, highlight_spans(hit.snippet, terms)), unsafe_allow_html=True)
+            st.markdown(highlight_html(hit.snippet, hit.snippet_highlights), unsafe_allow_html=True)
             st.caption(f"{c.path} · pertinence {hit.score:.2f}")
             with st.expander("Passage complet et page du PDF"):
                 st.markdown(highlight_html(c.text, hit.highlights), unsafe_allow_html=True)
@@ -111,5 +109,4 @@ with side:
         with st.container(border=True):
             st.markdown(f"**{m.title}**")
             st.caption(f"{m.client} · {m.years}")
-            first = m.description.split("\n")[0]
-            st.write(first[:180] + ("…" if len(first) > 180 else ""))
+            st.write(m.summary)

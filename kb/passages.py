@@ -1,0 +1,155 @@
+"""Passage search: hybrid retrieval, then what passages need on top.
+
+On top of :class:`~kb.retrieve.HybridRetriever`: filters (document, year,
+language, type), a bonus for passages holding the query's words verbatim as a
+phrase, an optional reranking stage, diversity (two passages a page at most,
+no overlapping window or near-duplicate of a passage already shown), and for
+each hit its snippet and the spans to highlight.
+
+Public entry points: :class:`PassageSearcher`, :class:`SearchOptions`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .analyzer import analyze, fold_words
+from .query import Query
+from .records import Hit
+from .retrieve import FusionSettings, HybridRetriever, Reranker
+from .snippet import highlight_spans, make_snippet
+from .store import KbIndex
+
+
+@dataclass(frozen=True)
+class PassageSettings:
+    """What passage search adds to retrieval."""
+
+    phrase_bonus: bool = True
+    max_per_page: int = 2
+    near_duplicate: float = 0.8  # overlap coefficient of term sets above which a hit is dropped
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """A query's settings and filters."""
+
+    k: int = 10
+    doc: str | None = None  # a document path relative to the corpus (or its file name / stem)
+    lang: str | None = None
+    year: int | None = None
+    doc_type: str | None = None
+    mode: str = "hybrid"
+    related: int = 3  # related mandates to return (0: none)
+
+
+class PassageSearcher:
+    """Answers passage queries over one loaded index.
+
+    Args:
+        index: the loaded index.
+        fusion: how lexical and dense rankings are fused.
+        settings: phrase bonus and diversity.
+        reranker: an optional stage re-scoring the best candidates.
+    """
+
+    def __init__(self, index: KbIndex, fusion: FusionSettings | None = None,
+                 settings: PassageSettings | None = None, reranker: Reranker | None = None) -> None:
+        self.index = index
+        self.retriever = HybridRetriever(index.passages, fusion)
+        self.settings = settings or PassageSettings()
+        self.reranker = reranker
+        docs = {d.doc_id: d for d in index.documents}
+        self._chunk_doc = [docs[c.doc_id] for c in index.chunks]
+        chunks = index.chunks
+        # Row i continues row i-1 when a long paragraph was cut with overlap.
+        self._continues = [i > 0 and chunks[i - 1].doc_id == c.doc_id and len(c.text) > 80
+                           and c.text[:80] in chunks[i - 1].text for i, c in enumerate(chunks)]
+        self._phrases: list[str] | None = None
+        self._terms: list[frozenset[str] | None] = [None] * len(chunks)
+
+    # -- filters ---------------------------------------------------------------------------------
+    def _mask(self, opts: SearchOptions) -> np.ndarray | None:
+        if not any((opts.doc, opts.lang, opts.year, opts.doc_type)):
+            return None
+        keep = []
+        for chunk, d in zip(self.index.chunks, self._chunk_doc):
+            name = d.path.rsplit("/", 1)[-1]
+            keep.append((not opts.doc or opts.doc in (d.path, name, name.rsplit(".", 1)[0]))
+                        and (not opts.lang or chunk.lang == opts.lang)
+                        and (not opts.year or d.year == opts.year)
+                        and (not opts.doc_type or d.doc_type == opts.doc_type))
+        return np.asarray(keep, dtype=bool)
+
+    # -- ranking ---------------------------------------------------------------------------------
+    def _phrase_rows(self, query: Query, rows: list[int]) -> set[int]:
+        if len(query.phrase.split()) < 2:
+            return set()
+        if self._phrases is None:
+            self._phrases = [f" {fold_words(c.text)} " for c in self.index.chunks]
+        needle = f" {query.phrase} "
+        return {r for r in rows if needle in self._phrases[r]}
+
+    def rank(self, query: Query, opts: SearchOptions) -> list[tuple[int, float]]:
+        """Rows and scores, best first, before diversity (for evaluation and tests)."""
+        candidates = self.retriever.retrieve(query, opts.mode, self._mask(opts))
+        fused = dict(candidates.fused)
+        if self.settings.phrase_bonus and opts.mode != "dense":
+            top = max(fused.values(), default=0.0)
+            for row in self._phrase_rows(query, list(fused)):
+                fused[row] += top  # verbatim phrase matches first, in fused order
+        ranking = [(r, fused[r]) for r in sorted(fused, key=lambda d: (-fused[d], str(d)))]
+        if self.reranker is not None and opts.mode == "hybrid":
+            ranking = self.reranker.rerank(query, [r for r, _ in ranking])
+        return ranking
+
+    # -- presentation ----------------------------------------------------------------------------
+    def _chunk_terms(self, row: int) -> frozenset[str]:
+        cached = self._terms[row]
+        if cached is None:
+            cached = self._terms[row] = frozenset(analyze(self.index.chunks[row].text))
+        return cached
+
+    def _redundant(self, row: int, chosen: list[int]) -> bool:
+        """An overlapping window of a passage already shown, or a near-duplicate of one."""
+        nxt = row + 1 < len(self._continues) and self._continues[row + 1] and row + 1 in chosen
+        if (self._continues[row] and row - 1 in chosen) or nxt:
+            return True
+        doc, terms = self.index.chunks[row].doc_id, self._chunk_terms(row)
+        return any(self.index.chunks[o].doc_id == doc
+                   and _overlap(terms, self._chunk_terms(o)) >= self.settings.near_duplicate for o in chosen)
+
+    def _diverse(self, order: list[int], k: int) -> list[int]:
+        chosen: list[int] = []
+        per_page: dict[tuple[str, int], int] = {}
+        for row in order:
+            c = self.index.chunks[row]
+            key = (c.doc_id, c.page)
+            if per_page.get(key, 0) >= self.settings.max_per_page or self._redundant(row, chosen):
+                continue
+            chosen.append(row)
+            per_page[key] = per_page.get(key, 0) + 1
+            if len(chosen) == k:
+                break
+        return chosen
+
+    def search(self, query: Query, opts: SearchOptions | None = None) -> tuple[Hit, ...]:
+        """The ``opts.k`` best passages, diverse, each with its snippet and highlights."""
+        opts = opts or SearchOptions()
+        ranking = self.rank(query, opts)
+        scores = dict(ranking)
+        terms = set(query.terms)
+        hits = []
+        for rank, row in enumerate(self._diverse([r for r, _ in ranking], max(opts.k, 0)), start=1):
+            chunk = self.index.chunks[row]
+            snippet = make_snippet(chunk.text, terms)
+            hits.append(Hit(rank, scores[row], chunk, snippet, tuple(highlight_spans(chunk.text, terms)),
+                            tuple(highlight_spans(snippet, terms))))
+        return tuple(hits)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))

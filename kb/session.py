@@ -1,0 +1,105 @@
+"""A knowledge base opened once: passages and mandates for the CLI and the app.
+
+:class:`KnowledgeBase` loads an index, its embedder and both searchers once,
+builds each request's :class:`~kb.query.Query` once (analysis, language,
+vector) and hands it to the passage and mandate searchers.
+
+Public entry point: :class:`KnowledgeBase`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .embed import Embedder, load_embedder
+from .mandate_search import MandateSearcher
+from .passages import PassageSearcher, SearchOptions
+from .query import Query
+from .records import RankedMandate, SearchResult
+from .retrieve import FusionSettings
+from .store import KbIndex, load_index
+
+_QUERY_CACHE = 256
+
+
+class KnowledgeBase:
+    """Answers passage and mandate queries over one loaded index.
+
+    Args:
+        index: a loaded index.
+        embedder: the index's embedder; built from the manifest when omitted.
+            An embedder of another model raises :class:`~kb.errors.IndexMismatchError`.
+        fusion: fusion settings shared by passages and mandates.
+    """
+
+    def __init__(self, index: KbIndex, embedder: Embedder | None = None,
+                 fusion: FusionSettings | None = None) -> None:
+        self.index = index
+        self._embedder = embedder
+        if embedder is not None:
+            index.check_embedder(embedder)
+        self.passages = PassageSearcher(index, fusion)
+        self.mandates = MandateSearcher(index.mandates, fusion)
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def open(cls, index_dir: str | Path, model: str | None = None) -> "KnowledgeBase":
+        """Load the live index of ``index_dir`` (with the model ``model`` instead of the index's own)."""
+        return cls(load_index(index_dir), load_embedder(model) if model else None)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The index's own embedder (loaded on first use when none was given)."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.index.embedder_spec)
+            self.index.check_embedder(self._embedder)
+        return self._embedder
+
+    def query(self, text: str, vector: bool = True) -> Query:
+        """Analyse ``text`` once: terms, language against the corpus, and (when asked) its vector.
+
+        Raises:
+            QueryError: empty, or only stop words.
+        """
+        q = Query.parse(text)
+        q = q.with_foreign(self.passages.retriever.is_foreign(q))
+        if not vector:
+            return q
+        vec = self._vectors.get(q.text)
+        if vec is None:
+            if len(self._vectors) >= _QUERY_CACHE:
+                self._vectors.clear()
+            vec = self._vectors[q.text] = self.embedder.embed([q.text], query=True)[0]
+        return q.with_vector(vec)
+
+    def search(self, text: str, options: SearchOptions | None = None) -> SearchResult:
+        """Passages for a query, with the past mandates related to it.
+
+        Raises:
+            QueryError: empty query, only stop words, or an unknown mode.
+        """
+        opts = options or SearchOptions()
+        q = self.query(text, vector=opts.mode != "lexical" or opts.related > 0)
+        hits = self.passages.search(q, opts)
+        related = tuple(self.mandates.related(q, opts.related)) if q.vector is not None else ()
+        return SearchResult(q.text, hits, related, self.passages.retriever.unknown_words(q))
+
+    def find_mandates(self, text: str, k: int = 5) -> list[RankedMandate]:
+        """The past mandates closest to a situation.
+
+        Raises:
+            QueryError: the description is empty or only stop words.
+        """
+        q = self.query(text, vector=bool(self.mandates.mandates))
+        return self.mandates.search(q, k)
+
+    def clear_query_cache(self) -> None:
+        """Forget the query vectors (a benchmark measures every embedding)."""
+        self._vectors.clear()
+
+    def warm_up(self) -> None:
+        """Load the model and build the lazy caches now, not on a user's first query."""
+        if self.index.chunks:
+            self.search("développement des communautés")
+        self.clear_query_cache()

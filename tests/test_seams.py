@@ -1,0 +1,227 @@
+"""Unit tests of the seams: plan, query, retriever, store, embedding cache, and what only AppTest reached."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import DEMO_CORPUS, CountingEmbedder
+from kb.build import BuildOptions, build_index, plan_build
+from kb.corpus import add_pdfs
+from kb.embed import HashEmbedder
+from kb.errors import BuildLockedError, CorpusMissingError, IndexCorruptError, QueryError
+from kb.mandate_search import filter_mandates
+from kb.preview import locate
+from kb.query import Query
+from kb.records import Chunk, Mandate
+from kb.retrieve import HybridRetriever
+from kb.snippet import highlight_html, mark_spans
+from kb.store import Collection, EmbeddingCache, build_lock, load_index, read_status
+from pdfs import prose, make_pdf, Heading
+
+# -- plan_build: pure, no PDF -------------------------------------------------------------------
+
+
+def test_plan_first_build_reads_everything_and_names_duplicates():
+    plan = plan_build({"a.pdf": "s1", "copy of a.pdf": "s1", "b.pdf": "s2"}, None, reuse=False)
+    assert [(t.path, t.action) for t in plan.tasks] == [("a.pdf", "read"), ("b.pdf", "read")]
+    assert [(d.path, d.reason) for d in plan.duplicates] == [("copy of a.pdf", "duplicate of a.pdf")]
+    assert plan.removed == ()
+
+
+def test_plan_reuses_renamed_files_skips_known_bad_ones_and_lists_removed():
+    previous = {"old name.pdf": {"sha256": "s1", "status": "indexed"},
+                "bad.pdf": {"sha256": "s3", "status": "skipped", "reason": "encrypted: needs a password to open"},
+                "gone.pdf": {"sha256": "s4", "status": "indexed"}}
+    plan = plan_build({"new name.pdf": "s1", "bad.pdf": "s3", "b.pdf": "s2"}, previous, reuse=True)
+    actions = {t.path: (t.action, t.reason) for t in plan.tasks}
+    assert actions == {"new name.pdf": ("reuse", ""), "bad.pdf": ("skip", "encrypted: needs a password to open"),
+                       "b.pdf": ("read", "")}
+    assert plan.removed == ("gone.pdf", "old name.pdf")
+    # Another pipeline: nothing is reused, everything is read again.
+    assert {t.action for t in plan_build({"new name.pdf": "s1"}, previous, reuse=False).tasks} == {"read"}
+
+
+def test_plan_keeps_the_name_indexed_before_among_duplicates():
+    previous = {"zz-long-original-name.pdf": {"sha256": "s1", "status": "indexed"}}
+    plan = plan_build({"a.pdf": "s1", "zz-long-original-name.pdf": "s1"}, previous, reuse=True)
+    assert [t.path for t in plan.tasks] == ["zz-long-original-name.pdf"]
+    assert plan.duplicates[0].path == "a.pdf"
+
+
+# -- Query and the retriever ---------------------------------------------------------------------
+
+
+def test_query_is_analysed_once_with_spans_phrase_and_language():
+    q = Query.parse("  Comment évaluer la gouvernance partagée ?  ")
+    assert q.text == "Comment évaluer la gouvernance partagée ?"
+    assert q.terms == ("evalu", "gouvern", "partag")
+    assert [q.text[s:e] for _, s, e in q.spans] == ["évaluer", "gouvernance", "partagée"]
+    assert q.phrase == "comment evaluer la gouvernance partagee" and q.language == "fr"
+    assert Query.parse("how to evaluate a project").language == "en"
+    with pytest.raises(QueryError):
+        Query.parse("le la de")
+    assert Query.parse("le la de", strict=False).terms == ()
+
+
+def _collection(texts: list[str], embedder: HashEmbedder) -> Collection:
+    records = [Chunk(f"c{i}", "d", "d.pdf", "T", 1, 1, "", "fr", t) for i, t in enumerate(texts)]
+    return Collection.build(records, texts, [str(i) for i in range(len(texts))], embedder.embed(texts), 10)
+
+
+def test_one_retriever_ranks_rows_with_an_exact_answer():
+    e = HashEmbedder()
+    texts = ["la gouvernance partagée entre partenaires", "le budget de la ville", "les jeunes et la famille"]
+    r = HybridRetriever(_collection(texts, e))
+    q = Query.parse("gouvernance partagee").with_vector(e.embed(["gouvernance partagee"], query=True)[0])
+    assert r.search(q, 2)[0][0] == 0
+    c = r.retrieve(q, mode="lexical")
+    assert list(c.fused) == [0] and c.dense == {}
+    assert r.unknown_words(Query.parse("gouvernance zzqq")) == ("zzqq",)
+    assert set(r.retrieve(q, exclude=0).fused) == {1, 2}
+
+
+# -- the index folder ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def built(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_pdf(corpus / "a.pdf", [[Heading("Rapport"), prose("gouvernance", 6), prose("gouvernance locale", 5)]])
+    build_index(corpus, tmp_path / "index", HashEmbedder())
+    return corpus, tmp_path / "index"
+
+
+def test_manifest_records_counts_and_checksums_and_load_checks_them(built):
+    _, index = built
+    loaded = load_index(index, verify=True)
+    sums = loaded.manifest["checksums"]
+    assert {"chunks.jsonl", "vectors.npy", "dense.faiss", "mandates.jsonl", "documents.jsonl"} <= set(sums)
+    assert any(k.startswith("lexical/") for k in sums)
+    assert loaded.manifest["chunks"] == len(loaded.chunks)
+    # Same size, other bytes: only the checksum sees it.
+    target = loaded.path / "vectors.npy"
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF
+    target.write_bytes(bytes(data))
+    load_index(index)  # sizes agree
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        load_index(index, verify=True)
+    (loaded.path / "dense.faiss").unlink()
+    with pytest.raises(IndexCorruptError, match="missing"):
+        load_index(index)
+
+
+def test_status_is_typed(built):
+    status = read_status(built[1])
+    assert status.documents == 1 and status.chunks >= 1 and status.model == "hash-256"
+    assert set(status.to_dict()) == {"index", "version", "documents", "chunks", "mandates", "model", "embedder",
+                                     "index_type", "built_at", "corpus", "skipped"}
+
+
+def test_pruning_keeps_the_live_version_and_the_one_before(built):
+    corpus, index = built
+    live = (index / "CURRENT").read_text().strip()
+    orphan = index / "v-00000000T000000Z-orphan"  # a build killed between writing and swapping
+    orphan.mkdir()
+    os.utime(orphan, (4e9, 4e9))  # newer than everything
+    make_pdf(corpus / "b.pdf", [[Heading("Autre"), prose("participation", 6)]])
+    build_index(corpus, index, HashEmbedder())
+    new = (index / "CURRENT").read_text().strip()
+    assert sorted(p.name for p in index.glob("v-*")) == sorted([live, new])
+
+
+def test_typed_errors_for_missing_corpus_and_locked_build(tmp_path):
+    with pytest.raises(CorpusMissingError):
+        build_index(tmp_path / "nope", tmp_path / "index", HashEmbedder())
+    (tmp_path / "corpus").mkdir()
+    with build_lock(tmp_path / "index"):
+        with pytest.raises(BuildLockedError):
+            build_index(tmp_path / "corpus", tmp_path / "index", HashEmbedder())
+
+
+def test_an_interrupted_build_resumes_without_embedding_again(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a", "b", "c"):
+        make_pdf(corpus / f"{name}.pdf", [[Heading(f"Rapport {name}"), prose(f"thème {name}", 6)]])
+
+    class Interrupted(CountingEmbedder):
+        def embed(self, texts, query=False):
+            if len(self.calls) >= 2:
+                raise KeyboardInterrupt
+            return super().embed(texts, query)
+
+    first = Interrupted()
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, tmp_path / "index", first, BuildOptions(batch_size=1))
+    assert len(first.calls) == 2 and not (tmp_path / "index" / "CURRENT").exists()
+    again = CountingEmbedder()
+    report = build_index(corpus, tmp_path / "index", again, BuildOptions(batch_size=1))
+    assert report.written and report.embedded == len(again.calls) == report.chunks + report.mandates - 2
+    assert not set(again.calls) & set(first.calls)
+    assert not (tmp_path / "index" / "embeddings").exists()  # the cache is dropped once the index is live
+
+
+def test_embedding_cache_survives_a_damaged_batch(tmp_path):
+    cache = EmbeddingCache(tmp_path, "m")
+    cache.put(["h1", "h2"], np.eye(2, dtype=np.float32))
+    (next(cache.folder.glob("*.npy"))).write_bytes(b"garbage")
+    assert EmbeddingCache(tmp_path, "m").get("h1") is None  # embedded again, nothing worse
+
+
+# -- what only the app's tests reached -------------------------------------------------------------
+
+
+def test_upload_into_the_corpus(tmp_path):
+    pdf = (DEMO_CORPUS / "communagir-cadre-de-reference.pdf").read_bytes()
+    out = add_pdfs(tmp_path, [("../../évil.pdf", pdf), ("notes.txt", b"hello"), ("cadre", pdf)])
+    assert [(a.path, a.status) for a in out] == [("évil.pdf", "added"), ("", "refused: not a PDF"),
+                                                 ("cadre.pdf", "added")]
+    again = add_pdfs(tmp_path, [("évil.pdf", pdf), ("évil.pdf", pdf + b"\n%%EOF")])
+    assert [a.status for a in again] == ["unchanged", "renamed"] and again[1].path == "évil (2).pdf"
+    assert add_pdfs(tmp_path, [("évil.pdf", pdf + b"%x")], replace=True)[0].status == "replaced"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cadre.pdf", "évil (2).pdf", "évil.pdf"]
+
+
+def _mandate(mid: str, client: str, themes: tuple, start: int, end: int, ongoing: bool) -> Mandate:
+    return Mandate(mid, mid, client, "", start, end, ongoing, "", (), (), themes, "p.pdf", 1, 1, "d")
+
+
+def test_mandate_table_filters():
+    ms = [_mandate("a", "Ville de Québec", ("culture", "gouvernance"), 2018, 2020, False),
+          _mandate("b", "MRC de Maria", ("culture",), 2023, 2025, True),
+          _mandate("c", "Ville de Lévis", ("gouvernance",), 2021, 2021, False)]
+    ids = lambda found: [m.id for m in found]  # noqa: E731
+    assert ids(filter_mandates(ms, themes=["culture"])) == ["a", "b"]
+    assert ids(filter_mandates(ms, themes=["culture", "gouvernance"])) == ["a"]
+    assert ids(filter_mandates(ms, client="quebec")) == ["a"]  # accent-blind
+    assert ids(filter_mandates(ms, years=(2021, 2022))) == ["c"]
+    assert ids(filter_mandates(ms, ongoing=True)) == ["b"]
+
+
+def test_page_location_of_a_clean_passage_in_a_raw_text_layer():
+    page = ("En-tête courant\r\nLe développement des communautés se fait avec les parte\ufffe\r\nnaires "
+            "du territoire, dans la durée et la confiance mutuelle.\r\nSuite sans rapport.")
+    passage = ("Le développement des communautés se fait avec les partenaires du territoire, "
+               "dans la durée et la confiance mutuelle.")
+    start, end = locate(page, passage)
+    assert page[start:].startswith("Le développement") and page[:end].endswith("mutuelle")
+    assert locate(page, "rien de tel ici") is None
+
+
+def test_span_marking_escapes_and_skips_overlaps():
+    assert mark_spans("a <b> c", [(0, 1), (0, 3), (6, 7)], "[", "]") == "[a] <b> [c]"
+    assert highlight_html("x<y\nz", [(0, 1)]) == "<mark>x</mark>&lt;y<br>z"
+
+
+def test_search_json_is_complete(capsys, demo_hash_index):
+    from kb.cli import main
+
+    assert main(["search", "gouvernance zzqqx", "--json", "--index", str(demo_hash_index)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["unknown_words"] == ["zzqqx"]
+    assert {"summary", "deliverables", "links", "page_end", "doc_id"} <= set(out["related_mandates"][0])
