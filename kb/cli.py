@@ -136,7 +136,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("Aucun résultat. Essayez d'autres mots, ou retirez des filtres.")
         return 0
     color = sys.stdout.isatty()
-    if result.unknown_words:
+    if result.corrected:
+        print(f"Aucun mot de « {result.query} » n'est dans les documents ; résultats pour « {result.suggestion} » :\n")
+    elif result.suggestion:
+        print(f"Vouliez-vous dire : « {result.suggestion} » ?\n")
+    elif result.unknown_words:
         words = ", ".join(f"« {w} »" for w in result.unknown_words)
         print(f"Absent des documents : {words} (vérifiez l'orthographe) ; passages les plus proches par le sens :\n")
     for h in result.hits:

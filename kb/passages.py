@@ -140,12 +140,13 @@ class PassageSearcher:
         ranking = self.rank(query, opts)
         scores = dict(ranking)
         terms = set(query.terms)
+        words = set(query.phrase.split()) if query.foreign else ()  # another language: whole words only
         hits = []
         for rank, row in enumerate(self._diverse([r for r, _ in ranking], max(opts.k, 0)), start=1):
             chunk = self.index.chunks[row]
             snippet = make_snippet(chunk.text, terms)
-            hits.append(Hit(rank, scores[row], chunk, snippet, tuple(highlight_spans(chunk.text, terms)),
-                            tuple(highlight_spans(snippet, terms))))
+            hits.append(Hit(rank, scores[row], chunk, snippet, tuple(highlight_spans(chunk.text, terms, words)),
+                            tuple(highlight_spans(snippet, terms, words))))
         return tuple(hits)
 
 

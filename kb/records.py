@@ -167,12 +167,16 @@ class SearchResult:
     query: str
     hits: tuple[Hit, ...]
     related_mandates: tuple[RankedMandate, ...] = ()
-    unknown_words: tuple[str, ...] = ()  # query words found nowhere in the corpus (typos, other language)
+    unknown_words: tuple[str, ...] = ()  # words of a query in the corpus language found nowhere (typos)
+    suggestion: str = ""  # the query with its unknown words corrected from the corpus vocabulary, if any
+    corrected: bool = False  # the hits answer ``suggestion``: the query as typed had no good match
+    language: str | None = None  # "en" for a query recognised as English, "fr" for French, else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "hits": [h.to_dict() for h in self.hits],
                 "related_mandates": [m.to_dict() for m in self.related_mandates],
-                "unknown_words": list(self.unknown_words)}
+                "unknown_words": list(self.unknown_words), "suggestion": self.suggestion,
+                "corrected": self.corrected, "language": self.language}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from .passages import PassageSearcher, SearchOptions
 from .query import Query
 from .records import RankedMandate, SearchResult
 from .retrieve import FusionSettings
+from .spelling import Speller
 from .store import KbIndex, load_index
 
 _QUERY_CACHE = 256
@@ -42,6 +43,7 @@ class KnowledgeBase:
         self.passages = PassageSearcher(index, fusion)
         self.mandates = MandateSearcher(index.mandates, fusion)
         self._vectors: dict[str, np.ndarray] = {}
+        self._speller: Speller | None = None
 
     @classmethod
     def open(cls, index_dir: str | Path, model: str | None = None) -> "KnowledgeBase":
@@ -73,17 +75,49 @@ class KnowledgeBase:
             vec = self._vectors[q.text] = self.embedder.embed([q.text], query=True)[0]
         return q.with_vector(vec)
 
+    @property
+    def speller(self) -> Speller:
+        """Corrections from the corpus vocabulary (built on the first query that needs one)."""
+        if self._speller is None:
+            self._speller = Speller(c.text for c in self.index.chunks)
+        return self._speller
+
+    def _correction(self, q: Query, unknown: tuple[str, ...]) -> str:
+        """The query with each unknown word corrected, or "" when one of them has no correction."""
+        fixes = {w: self.speller.correct(w) for w in unknown}
+        if not fixes or not all(fixes.values()):
+            return ""
+        out, last = [], 0
+        for _, s, e in q.spans:
+            word = q.text[s:e]
+            if word in fixes:
+                out += [q.text[last:s], fixes[word]]
+                last = e
+        return "".join(out) + q.text[last:]
+
     def search(self, text: str, options: SearchOptions | None = None) -> SearchResult:
         """Passages for a query, with the past mandates related to it.
+
+        A query whose unknown words all have a close corpus word gets a
+        ``suggestion``; when none of its words is known, the suggestion is
+        searched instead (``corrected``). An English query is neither.
 
         Raises:
             QueryError: empty query, only stop words, or an unknown mode.
         """
         opts = options or SearchOptions()
-        q = self.query(text, vector=opts.mode != "lexical" or opts.related > 0)
+        want_vector = opts.mode != "lexical" or opts.related > 0
+        q = self.query(text, vector=want_vector)
+        unknown = self.passages.retriever.unknown_words(q)
+        suggestion = self._correction(q, unknown) if q.language != "en" else ""
+        corrected = bool(suggestion) and len(set(unknown)) == len(set(q.text[s:e] for _, s, e in q.spans))
+        english = q.language == "en" or (q.foreign and not suggestion)
+        if corrected:
+            q = self.query(suggestion, vector=want_vector)
         hits = self.passages.search(q, opts)
         related = tuple(self.mandates.related(q, opts.related)) if q.vector is not None else ()
-        return SearchResult(q.text, hits, related, self.passages.retriever.unknown_words(q))
+        return SearchResult(text.strip(), hits, related, () if english else unknown, suggestion, corrected,
+                            "en" if english else "fr")
 
     def find_mandates(self, text: str, k: int = 5) -> list[RankedMandate]:
         """The past mandates closest to a situation.

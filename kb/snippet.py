@@ -8,17 +8,23 @@ import html
 import re
 from typing import Callable, Collection, Sequence
 
-from .analyzer import terms_with_spans
+from .analyzer import fold, terms_with_spans
 
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»\")]?|\n|$)")
 
 
-def highlight_spans(text: str, query_terms: Collection[str]) -> list[tuple[int, int]]:
+def highlight_spans(text: str, query_terms: Collection[str], words: Collection[str] = ()) -> list[tuple[int, int]]:
     """Character spans of the words of ``text`` whose term is one of ``query_terms``.
 
     Matching is stem-aware and accent-blind: « partagee » highlights « partagées ».
+    When ``words`` (folded query words) are given, only those very words are
+    marked: for a query in another language, where a French stem would mark
+    « collecte » for « collective ».
     """
     wanted = set(query_terms)
+    if words:
+        exact = set(words)
+        return [(s, e) for t, s, e in terms_with_spans(text) if t in wanted and fold(text[s:e]) in exact]
     return [(s, e) for t, s, e in terms_with_spans(text) if t in wanted]
 
 
