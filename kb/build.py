@@ -35,13 +35,15 @@ import numpy as np
 from . import __version__
 from .chunk import ChunkSettings
 from .dense import EXACT_MAX
-from .document import PIPELINE_VERSION, DocumentContent, read_document
+from .document import PIPELINE_VERSION, DocumentContent
 from .embed import Embedder, choose_spec
 from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexMissingError, KbError
 from .lexical import BM25_B, BM25_K1
 from .mandates import mandate_lexical_text, mandate_text, with_path
 from .records import Chunk, Skipped
-from .store import Collection, EmbeddingCache, KbIndex, build_lock, load_index, read_status, save_index
+from .store import (Collection, EmbeddingCache, KbIndex, build_lock, load_index, read_status, salvage_vectors,
+                    save_index)
+from .workers import Job, ReadLimits, read_all
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class BuildOptions:
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     exact_max: int = EXACT_MAX  # above this many chunks, an approximate (HNSW) index
     batch_size: int = 16
+    limits: ReadLimits = field(default_factory=ReadLimits)  # memory and time per document, workers
 
 
 @dataclass(frozen=True)
@@ -222,43 +225,34 @@ class _Previous:
                                tuple(with_path(self.mandates[doc.doc_id], task.path)))
 
 
-def _read_one(corpus: Path, task: Task, options: BuildOptions) -> DocumentContent:
-    """The per-document chain under the per-file guard: any error becomes an ExtractionError."""
-    try:
-        content = read_document(corpus / task.path, task.path, task.sha256, options.chunking)
-        for text in _texts(content):
-            text.encode("utf-8")  # what cannot be stored must fail here, for this file only
-        return content
-    except ExtractionError:
-        raise
-    except Exception as exc:  # one odd file must not stop the others
-        log.exception("unexpected error reading %s", task.path)
-        raise ExtractionError(f"unexpected error while reading: {type(exc).__name__}: {exc}") from None
-
-
 def _read(corpus: Path, plan: BuildPlan, prev: KbIndex | None, options: BuildOptions,
           tick: Progress) -> tuple[list[DocumentContent], list[Skipped]]:
-    contents, skipped = [], []
+    """Reuse, skip or read each task; new documents are read by bounded worker processes."""
     previous = _Previous(prev) if prev is not None else None
-    for i, task in enumerate(plan.tasks):
+    outcomes: dict[str, DocumentContent | Skipped] = {}
+    jobs = []
+    for task in plan.tasks:
         if task.action == "skip":
-            skipped.append(Skipped(task.path, task.reason))
+            outcomes[task.path] = Skipped(task.path, task.reason)
         elif task.action == "reuse" and previous is not None:
-            contents.append(previous.reuse(task))
+            outcomes[task.path] = previous.reuse(task)
         else:
-            try:
-                contents.append(_read_one(corpus, task, options))
-            except ExtractionError as exc:
-                skipped.append(Skipped(task.path, exc.reason))
-        tick("extract", i + 1, len(plan.tasks))
-    return contents, skipped
+            jobs.append(Job(corpus / task.path, task.path, task.sha256))
+    total = len(plan.tasks)
+    progress = iter(range(len(outcomes) + 1, total + 1))
+    tick("extract", len(outcomes), total)
+    for job, outcome in read_all(jobs, options.chunking, options.limits, lambda: tick("extract", next(progress), total)):
+        if isinstance(outcome, ExtractionError):
+            if outcome.reason.startswith("unexpected error"):
+                log.error("unexpected error reading %s: %s", job.path, outcome.reason)
+            outcome = Skipped(job.path, outcome.reason)
+        outcomes[job.path] = outcome
+    ordered = [outcomes[t.path] for t in plan.tasks]  # plan order: rows never depend on timing
+    return ([o for o in ordered if isinstance(o, DocumentContent)],
+            [o for o in ordered if isinstance(o, Skipped)])
 
 
 # -- 4. embed and write ------------------------------------------------------------------------------
-def _texts(content: DocumentContent) -> list[str]:
-    return [passage_text(c) for c in content.chunks] + [mandate_text(m) for m in content.mandates]
-
-
 def _embed(texts: list[str], hashes: list[str], embedder: Embedder, cache: EmbeddingCache,
            batch_size: int, tick: Progress) -> int:
     """Embed the texts the cache lacks, batch by batch; returns how many were embedded."""
@@ -296,16 +290,17 @@ def _assemble(contents: list[DocumentContent], embedder: Embedder, cache: Embedd
 
 
 # -- the whole build ---------------------------------------------------------------------------------
-def _previous(index_dir: Path, full: bool, notes: list[str]) -> KbIndex | None:
+def _previous(index_dir: Path, full: bool, notes: list[str]) -> tuple[KbIndex | None, bool]:
+    """The live index, every file checked against its checksum; and whether it is damaged."""
     if full:
-        return None
+        return None, False
     try:
-        return load_index(index_dir)
+        return load_index(index_dir, verify=True), False
     except IndexMissingError:
-        return None
+        return None, False
     except IndexCorruptError as exc:
-        notes.append(f"previous index unreadable, rebuilding everything ({exc})")
-        return None
+        notes.append(f"the index was damaged and is rebuilt; intact embeddings are reused ({exc})")
+        return None, True
 
 
 def _pipeline_fingerprint(options: BuildOptions) -> dict[str, Any]:
@@ -379,7 +374,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
         raise CorpusMissingError(f"corpus folder not found: {corpus}")
     started, tick, notes = time.perf_counter(), progress or (lambda stage, done, total: None), []
     with build_lock(index_dir):
-        prev = _previous(index_dir, options.full, notes)
+        prev, damaged = _previous(index_dir, options.full, notes)
         prev_files = prev.manifest.get("files", {}) if prev else {}
         same_pipeline = bool(prev) and prev.manifest.get("pipeline") == _pipeline_fingerprint(options)
         same_model = bool(prev) and prev.model_id == embedder.model_id
@@ -405,6 +400,9 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
         if prev is not None and same_model:
             cache.remember(prev.passages.text_hashes, prev.passages.vectors)
             cache.remember(prev.mandates.text_hashes, prev.mandates.vectors)
+        elif damaged:
+            salvaged = salvage_vectors(index_dir, embedder.model_id)
+            cache.remember(list(salvaged), np.array(list(salvaged.values())))
         index, embedded = _assemble(contents, embedder, cache, options, tick)
         index = save_index(index_dir, replace(index, manifest=_manifest(index, corpus, options, skipped, entries)))
         cache.clear()

@@ -102,6 +102,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .errors import IndexCorruptError
+    from .store import load_index
+
+    try:
+        index = load_index(index_dir(args.index), verify=True)
+    except IndexCorruptError as exc:
+        if args.json:
+            _print_json({"healthy": False, "error": str(exc)})
+        else:
+            print(f"Index endommagé : {exc}")
+            print("Réparez-le avec `kb build` : ce qui est intact n'est pas revectorisé.")
+        return EXIT_ERROR
+    files = len(index.manifest["checksums"])
+    if args.json:
+        _print_json({"healthy": True, "version": index.version, "files": files, "documents": len(index.documents),
+                     "chunks": len(index.chunks), "mandates": len(index.mandates)})
+    else:
+        print(f"Index sain ({index.version}) : {files} fichiers vérifiés (taille et SHA-256), "
+              f"{len(index.documents)} documents, {len(index.chunks)} passages, {len(index.mandates)} mandats.")
+    return 0
+
+
 def cmd_chunks(args: argparse.Namespace) -> int:
     from .store import load_index
 
@@ -212,6 +235,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"il faut au moins 1 résultat, pas {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kb", description="Knowledge base over French PDFs: build, inspect, search.")
     parser.add_argument("--version", action="version", version=f"kb {__version__}")
@@ -233,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search passages (hybrid French lexical + dense)")
     common(p)
     p.add_argument("query", help="what to look for, in French or English")
-    p.add_argument("--k", type=int, default=10, help="number of passages (default 10)")
+    p.add_argument("--k", type=_positive, default=10, help="number of passages (default 10)")
     p.add_argument("--doc", metavar="PATH", help="only this document (path, file name or name without .pdf)")
     p.add_argument("--lang", help="only passages in this language (fr, en…)")
     p.add_argument("--year", type=int, help="only documents of this year")
@@ -245,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mandates", help="past mandates: similar to a situation, to a mandate, or all")
     common(p)
     p.add_argument("query", nargs="?", help="a situation, e.g. « une MRC veut arrimer ses politiques sociales »")
-    p.add_argument("--k", type=int, default=5, help="number of mandates (default 5)")
+    p.add_argument("--k", type=_positive, default=5, help="number of mandates (default 5)")
     p.add_argument("--like", metavar="ID", help="the mandates most similar to this one")
     p.add_argument("--list", action="store_true", help="every mandate")
     p.add_argument("--model", metavar="SPEC", help=argparse.SUPPRESS)
@@ -262,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("check", help="verify every file of the index against its checksum")
+    common(p)
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("chunks", help="every chunk with its citation")
     common(p, "one JSON object a line")
     p.set_defaults(func=cmd_chunks)
@@ -270,6 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = next((a for a in argv if any("\udc80" <= ch <= "\udcff" for ch in a)), None)
+    if bad is not None:  # bytes that are not UTF-8 reach Python as lone surrogates
+        parser.error(f"un argument n'est pas du texte UTF-8 valide : {bad.encode('utf-8', 'replace').decode()}")
     args = parser.parse_args(argv)
     try:
         return args.func(args)

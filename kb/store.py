@@ -27,7 +27,8 @@ request). Old versions are pruned after the swap, never the live one nor the
 one it replaced.
 
 Public entry points: :func:`save_index`, :func:`load_index`, :func:`read_status`,
-:func:`read_manifest`, :func:`current_version`, :func:`build_lock`, :class:`EmbeddingCache`.
+:func:`read_manifest`, :func:`current_version`, :func:`build_lock`, :class:`EmbeddingCache`,
+:func:`salvage_vectors`.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings"
 _KEEP_PREVIOUS = 1
-_REBUILD = "run `kb build --full`"
+_REBUILD = "run `kb build` to repair it"
 
 
 # -- what an index is ------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def current_version(index_dir: str | Path) -> Path:
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexCorruptError(f"cannot read {pointer}: {exc}") from None
+        raise IndexCorruptError(f"cannot read {pointer} ({exc}): {_REBUILD}") from None
     version = index_dir / name
     if not name or "/" in name or not (version / MANIFEST).is_file():
         raise IndexCorruptError(f"index in {index_dir} is corrupt ({CURRENT} names a missing "
@@ -329,6 +330,36 @@ def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
     return KbIndex(manifest, documents, passages, mandates, version)
 
 
+def salvage_vectors(index_dir: str | Path, model_id: str) -> dict[str, np.ndarray]:
+    """Vectors that can still be trusted in a damaged index, by text hash (for the repairing build).
+
+    A records file and its vectors are kept only when both match the checksums
+    of a readable manifest of the same model; anything else is embedded again.
+    """
+    try:
+        version = current_version(index_dir)
+        manifest = read_manifest(version)
+        if manifest["embedder"]["model_id"] != model_id:
+            return {}
+        sums = manifest["checksums"]
+    except (KbError, KeyError, TypeError):
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for prefix in ("", "mandate_"):
+        names = (_records_file(prefix), f"{prefix}vectors.npy")
+        try:
+            if not all(_sha256(version / n) == sums[n]["sha256"] for n in names):
+                continue
+            rows = read_jsonl(version / names[0])
+            vectors = np.load(version / names[1], allow_pickle=False)
+        except (KbError, KeyError, TypeError, OSError, ValueError):
+            continue
+        if vectors.ndim == 2 and len(rows) == vectors.shape[0]:
+            out.update((r.get("text_hash", ""), v) for r, v in zip(rows, vectors.astype(np.float32)))
+    out.pop("", None)
+    return out
+
+
 def _check_files(version: Path, manifest: dict[str, Any], verify: bool) -> None:
     checksums = manifest.get("checksums")
     if not isinstance(checksums, dict) or not checksums:
@@ -457,4 +488,4 @@ def _atomic(path: Path, write) -> None:
 
 
 __all__ = ["Collection", "KbIndex", "save_index", "load_index", "read_status", "read_manifest",
-           "current_version", "build_lock", "EmbeddingCache", "KbError"]
+           "current_version", "build_lock", "EmbeddingCache", "salvage_vectors"]

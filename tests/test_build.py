@@ -14,6 +14,7 @@ from kb.build import BuildOptions, build_index, passage_text
 from kb.embed import HashEmbedder
 from kb.errors import IndexMismatchError
 from kb.store import load_index
+from kb.workers import ReadLimits
 from pdfs import Heading, Para, encrypt_pdf, image_only_pdf, make_pdf, prose
 
 SHIFT = str.maketrans(string.ascii_letters, string.ascii_lowercase[3:] + string.ascii_lowercase[:3]
@@ -266,7 +267,7 @@ def test_unexpected_error_in_one_file_skips_only_that_file(tmp_path, monkeypatch
         return real(blocks, *args, **kwargs)
 
     monkeypatch.setattr(kbuild, "chunk_blocks", flaky)
-    report = build_index(corpus, tmp_path / "index", HashEmbedder())
+    report = build_index(corpus, tmp_path / "index", HashEmbedder(), BuildOptions(limits=ReadLimits(workers=-1)))
     assert [d for d in report.added] == ["a.pdf"]
     assert [(s.path, s.reason) for s in report.skipped] == [
         ("b.pdf", "unexpected error while reading: ZeroDivisionError: division by zero")]

@@ -7,9 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import DEMO_CORPUS, CountingEmbedder
+from conftest import CountingEmbedder
 from kb.build import BuildOptions, build_index, plan_build
-from kb.corpus import add_pdfs
 from kb.embed import HashEmbedder
 from kb.errors import BuildLockedError, CorpusMissingError, IndexCorruptError, QueryError
 from kb.mandate_search import filter_mandates
@@ -173,18 +172,7 @@ def test_embedding_cache_survives_a_damaged_batch(tmp_path):
     assert EmbeddingCache(tmp_path, "m").get("h1") is None  # embedded again, nothing worse
 
 
-# -- what only the app's tests reached -------------------------------------------------------------
-
-
-def test_upload_into_the_corpus(tmp_path):
-    pdf = (DEMO_CORPUS / "communagir-cadre-de-reference.pdf").read_bytes()
-    out = add_pdfs(tmp_path, [("../../évil.pdf", pdf), ("notes.txt", b"hello"), ("cadre", pdf)])
-    assert [(a.path, a.status) for a in out] == [("évil.pdf", "added"), ("", "refused: not a PDF"),
-                                                 ("cadre.pdf", "added")]
-    again = add_pdfs(tmp_path, [("évil.pdf", pdf), ("évil.pdf", pdf + b"\n%%EOF")])
-    assert [a.status for a in again] == ["unchanged", "renamed"] and again[1].path == "évil (2).pdf"
-    assert add_pdfs(tmp_path, [("évil.pdf", pdf + b"%x")], replace=True)[0].status == "replaced"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cadre.pdf", "évil (2).pdf", "évil.pdf"]
+# -- what only the app's tests reached (uploads: tests/test_corpus.py) -------------------------------
 
 
 def _mandate(mid: str, client: str, themes: tuple, start: int, end: int, ongoing: bool) -> Mandate:

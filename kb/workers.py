@@ -1,0 +1,210 @@
+"""Reading documents in worker processes, each bounded in memory and time.
+
+A hostile or broken PDF (a decompression bomb, an endless content stream)
+must cost one skipped file, never the build or the machine. Each worker is a
+separate process whose address space is capped (``RLIMIT_AS``); the parent
+gives it one document at a time and waits at most ``timeout`` seconds for the
+answer. A worker that runs out of memory, crashes or overruns is killed and
+replaced, and that document is skipped with its true reason. With several
+workers, documents are read in parallel on all cores.
+
+Workers are forked from a server process started once (``forkserver``), so a
+new worker costs milliseconds and never inherits the threads of the process
+that asked (the app's server, the embedding engine).
+
+Public entry points: :func:`read_all`, :class:`ReadLimits`.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from .chunk import ChunkSettings
+from .document import DocumentContent, read_document
+from .errors import ExtractionError
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on reading one document, and how many workers read at once."""
+
+    memory_mb: int = int(os.environ.get("KB_DOC_MEMORY_MB", "2048"))  # address space of a worker
+    timeout_s: float = float(os.environ.get("KB_DOC_TIMEOUT_S", "300"))  # for one document
+    workers: int = 0  # 0: one per core; -1: read in this process (no bounds; for debugging)
+
+    def worker_count(self, tasks: int) -> int:
+        return max(1, min(tasks, self.workers or os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One document to read: its file, its path in the corpus, its content hash."""
+
+    file: Path
+    path: str
+    sha256: str
+
+
+def _unexpected(exc: BaseException) -> ExtractionError:
+    return ExtractionError(f"unexpected error while reading: {type(exc).__name__}: {exc}")
+
+
+def read_one(job: Job, settings: ChunkSettings) -> DocumentContent | ExtractionError:
+    """The per-document chain with every error turned into a reason (in whatever process runs it)."""
+    try:
+        content = read_document(job.file, job.path, job.sha256, settings)
+        for c in content.chunks:
+            c.text.encode("utf-8")  # what cannot be stored must fail here, for this file only
+        return content
+    except ExtractionError as exc:
+        return exc
+    except MemoryError:
+        return ExtractionError("too large: reading it needs more memory than a document is allowed")
+    except Exception as exc:  # one odd file must not stop the others
+        return _unexpected(exc)
+
+
+def _worker_main(conn: Connection, memory_mb: int, settings: ChunkSettings) -> None:
+    """Body of a worker: cap the address space, then read the jobs the parent sends until None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    limit = memory_mb * _MB
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        conn.send(read_one(job, settings))
+
+
+class _Worker:
+    def __init__(self, ctx, limits: ReadLimits, settings: ChunkSettings) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, limits.memory_mb, settings), daemon=True)
+        self.process.start()
+        child.close()
+        self.job: Job | None = None
+        self.started = 0.0
+
+    def give(self, job: Job) -> None:
+        self.job, self.started = job, time.monotonic()
+        self.conn.send(job)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(2)
+        if self.process.is_alive():
+            self.kill()
+
+
+def _context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["kb._forkserver"])
+    return ctx
+
+
+def _death_reason(worker: _Worker, limits: ReadLimits) -> ExtractionError:
+    worker.process.join(5)  # the pipe closes a moment before the exit status is known
+    code = worker.process.exitcode
+    if code is not None and code < 0 and -code in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+        return ExtractionError(f"too large or malformed: reading it crashed the PDF engine within the "
+                               f"{limits.memory_mb} MB a document is allowed")
+    return ExtractionError(f"reading it stopped the reader (exit code {code})")
+
+
+def read_all(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits | None = None,
+             done: Callable[[], None] | None = None) -> Iterator[tuple[Job, DocumentContent | ExtractionError]]:
+    """Read every job, yielding ``(job, content or reason)`` as each finishes (not in order).
+
+    Args:
+        jobs: the documents to read.
+        settings: chunk sizes.
+        limits: memory and time bounds, number of workers.
+        done: called after each document (progress).
+    """
+    limits = limits or ReadLimits()
+    tick = done or (lambda: None)
+    if limits.workers < 0 or not jobs:
+        for job in jobs:
+            yield job, read_one(job, settings)
+            tick()
+        return
+    yield from _pool(jobs, settings, limits, tick)
+
+
+def _pool(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits,
+          tick: Callable[[], None]) -> Iterator[tuple[Job, DocumentContent | ExtractionError]]:
+    ctx = _context()
+    queue = list(reversed(jobs))
+    workers = [_Worker(ctx, limits, settings) for _ in range(limits.worker_count(len(jobs)))]
+    try:
+        for w in workers:
+            if queue:
+                w.give(queue.pop())
+        while any(w.job for w in workers):
+            busy = [w for w in workers if w.job]
+            next_deadline = min(w.started for w in busy) + limits.timeout_s - time.monotonic()
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=max(0.0, min(1.0, next_deadline)))
+            for i, w in enumerate(workers):
+                outcome = _collect(w, ready, limits)
+                if outcome is None:
+                    continue
+                job = w.job
+                w.job = None
+                if not w.process.is_alive() or isinstance(outcome, _Replace):
+                    w.kill()
+                    workers[i] = w = _Worker(ctx, limits, settings)
+                    outcome = outcome.reason if isinstance(outcome, _Replace) else outcome
+                yield job, outcome
+                tick()
+                if queue:
+                    w.give(queue.pop())
+    finally:
+        for w in workers:
+            if w.job:
+                w.kill()
+            else:
+                w.stop()
+
+
+@dataclass(frozen=True)
+class _Replace:
+    """The worker must be replaced; ``reason`` is the document's outcome."""
+
+    reason: ExtractionError
+
+
+def _collect(w: _Worker, ready: list, limits: ReadLimits):
+    """The outcome of ``w``'s document if it is known now, else None."""
+    if w.job is None:
+        return None
+    if w.conn in ready:
+        try:
+            return w.conn.recv()
+        except (EOFError, OSError):
+            return _Replace(_death_reason(w, limits))
+    if w.process.sentinel in ready or not w.process.is_alive():
+        return _Replace(_death_reason(w, limits))
+    if time.monotonic() - w.started > limits.timeout_s:
+        return _Replace(ExtractionError(f"too slow: reading it took more than {limits.timeout_s:g} s"))
+    return None
