@@ -66,7 +66,7 @@ class PassageSearcher:
         # Row i continues row i-1 when a long paragraph was cut with overlap.
         self._continues = [i > 0 and chunks[i - 1].doc_id == c.doc_id and len(c.text) > 80
                            and c.text[:80] in chunks[i - 1].text for i, c in enumerate(chunks)]
-        self._phrases: list[str] | None = None
+        self._phrases: dict[int, str] = {}
         self._terms: list[frozenset[str] | None] = [None] * len(chunks)
 
     # -- filters ---------------------------------------------------------------------------------
@@ -84,12 +84,18 @@ class PassageSearcher:
 
     # -- ranking ---------------------------------------------------------------------------------
     def _phrase_rows(self, query: Query, rows: list[int]) -> set[int]:
+        """The candidate rows holding the query's words verbatim (folded), in order."""
         if len(query.phrase.split()) < 2:
             return set()
-        if self._phrases is None:
-            self._phrases = [f" {fold_words(c.text)} " for c in self.index.chunks]
         needle = f" {query.phrase} "
-        return {r for r in rows if needle in self._phrases[r]}
+        return {r for r in rows if needle in self._phrase(r)}
+
+    def _phrase(self, row: int) -> str:
+        # Folded per candidate, once: never a pass over every chunk (a first query at 1M chunks).
+        cached = self._phrases.get(row)
+        if cached is None:
+            cached = self._phrases[row] = f" {fold_words(self.index.chunks[row].text)} "
+        return cached
 
     def rank(self, query: Query, opts: SearchOptions) -> list[tuple[int, float]]:
         """Rows and scores, best first, before diversity (for evaluation and tests)."""
