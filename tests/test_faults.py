@@ -8,6 +8,7 @@ and over mutated PDF bytes closes the suite.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -139,7 +140,7 @@ def test_status_reads_only_the_manifest_and_check_sees_the_rest(capsys, copy):
 def test_a_locked_build_is_one_sentence(capsys, copy):
     with build_lock(copy / "index"):
         code, _, err = _cli(capsys, "build")
-    assert code == 1 and "another build is already running" in err
+    assert code == 1 and "déjà en cours" in err
 
 
 # -- bad corpus files ------------------------------------------------------------------------------
@@ -187,10 +188,9 @@ def test_every_kind_of_bad_corpus_file_is_skipped_with_its_reason(capsys, copy):
     corpus = copy / "corpus"
     expected = _bad_files(corpus)
     before = load_index(copy / "index").version
-    code, out, err = _cli(capsys, "build")
+    code, out, err = _cli(capsys, "build", "--json")
     assert code == 0, err
-    reasons = {line.split(": ", 1)[0].strip(): line.split(": ", 1)[1] for line in out.splitlines()
-               if line.startswith("  ") and ": " in line and line.strip().split(":")[0].endswith(".pdf")}
+    reasons = {s["path"]: s["reason"] for s in json.loads(out)["skipped"]}
     for name, word in expected.items():
         assert word in reasons.get(name, ""), (name, reasons.get(name))
     index = load_index(copy / "index")
@@ -222,7 +222,7 @@ def test_unreadable_corpus_file(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
-    assert "prive.pdf: cannot be read: permission denied" in run.stdout
+    assert "prive.pdf : illisible : permission refusée" in run.stdout
     assert "1 documents" in run.stdout
 
 

@@ -178,11 +178,11 @@ def test_kb_mandates_cli(capsys, demo_hash_index):
     assert len(like) == 5 and some_id not in [m["id"] for m in like]
 
     assert main(["mandates", "--like", "nope", "--index", ix]) == 1
-    assert "no mandate with id" in capsys.readouterr().err
+    assert "aucun mandat" in capsys.readouterr().err
     assert main(["mandates", "--index", ix]) == 1
-    assert "describe a situation" in capsys.readouterr().err
+    assert "décrivez une situation" in capsys.readouterr().err
     assert main(["mandates", "le la de", "--index", ix]) == 1
-    assert "only stop words" in capsys.readouterr().err
+    assert "mots vides" in capsys.readouterr().err
     assert main(["mandates", "politique culturelle", "--index", ix]) == 0
     human = capsys.readouterr().out
     assert human.startswith(" 1. Renouvellement de la Politique culturelle") and "pourquoi :" in human

@@ -107,10 +107,10 @@ def test_manifest_records_counts_and_checksums_and_load_checks_them(built):
     data[-1] ^= 0xFF
     target.write_bytes(bytes(data))
     load_index(index)  # sizes agree
-    with pytest.raises(IndexCorruptError, match="damaged"):
+    with pytest.raises(IndexCorruptError, match="somme de contrôle"):
         load_index(index, verify=True)
     (loaded.path / "dense.faiss").unlink()
-    with pytest.raises(IndexCorruptError, match="missing"):
+    with pytest.raises(IndexCorruptError, match="absent"):
         load_index(index)
 
 

@@ -86,8 +86,8 @@ def test_hits_carry_citation_snippet_and_highlights(searcher):
     assert any(h.snippet_highlights for h in result.hits)
 
 
-@pytest.mark.parametrize("query,message", [("", "empty"), ("   ", "empty"), ("?!", "empty"),
-                                           ("le la les de", "only stop words")])
+@pytest.mark.parametrize("query,message", [("", "vide"), ("   ", "vide"), ("?!", "vide"),
+                                           ("le la les de", "mots vides")])
 def test_bad_queries(searcher, query, message):
     with pytest.raises(QueryError, match=message):
         searcher.search(query)
@@ -128,7 +128,7 @@ def test_cli_search_human_and_errors(capsys, demo_hash_index):
     out = capsys.readouterr().out
     assert code == 0 and out.startswith(" 1. ") and "chantiers-partenariaux-coconstruction-2017.pdf" in out
     code = main(["search", "le la", "--index", str(demo_hash_index)])
-    assert code == 1 and "only stop words" in capsys.readouterr().err
+    assert code == 1 and "mots vides" in capsys.readouterr().err
     code = main(["search", "zzzqqq", "--index", str(demo_hash_index), "--doc", "nope.pdf"])
     assert code == 0 and "Aucun résultat" in capsys.readouterr().out
 
@@ -142,7 +142,7 @@ def test_cli_eval(capsys, demo_hash_index, tmp_path):
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["metrics"]["success@1"] == 1.0 and report["failures"] == []
     code = main(["eval", str(tmp_path / "missing.jsonl"), "--index", str(demo_hash_index)])
-    assert code == 1 and "not found" in capsys.readouterr().err
+    assert code == 1 and "introuvable" in capsys.readouterr().err
 
 
 # -- with the real multilingual model ---------------------------------------------------
