@@ -36,13 +36,13 @@ from . import __version__
 from .chunk import ChunkSettings
 from .dense import EXACT_MAX
 from .document import PIPELINE_VERSION, DocumentContent
-from .embed import Embedder, choose_spec
+from .embed import Embedder, choose_second_spec, choose_spec
 from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexMissingError, KbError
 from .lexical import BM25_B, BM25_K1
 from .mandates import mandate_lexical_text, mandate_text, with_path
 from .records import Chunk, Skipped
-from .store import (Collection, EmbeddingCache, KbIndex, build_lock, load_index, read_status, salvage_vectors,
-                    save_index)
+from .store import (Collection, EmbeddingCache, KbIndex, build_lock, current_version, load_index, read_manifest,
+                    read_status, salvage_vectors, save_index)
 from .workers import Job, ReadLimits, read_all
 
 log = logging.getLogger(__name__)
@@ -270,23 +270,51 @@ def _stack(cache: EmbeddingCache, hashes: list[str], dim: int) -> np.ndarray:
     return np.stack([cache.get(h) for h in hashes]).astype(np.float32)
 
 
-def _assemble(contents: list[DocumentContent], embedder: Embedder, cache: EmbeddingCache,
-              options: BuildOptions, tick: Progress) -> tuple[KbIndex, int]:
+@dataclass
+class _Models:
+    """The build's embedders and their caches (the second one is optional)."""
+
+    embedder: Embedder
+    cache: EmbeddingCache
+    second: Embedder | None = None
+    second_cache: EmbeddingCache | None = None
+
+    def manifest(self) -> dict[str, Any]:
+        out = {"embedder": _model_entry(self.embedder)}
+        if self.second is not None:
+            out["second_embedder"] = _model_entry(self.second)
+        return out
+
+
+def _model_entry(e: Embedder) -> dict[str, Any]:
+    return {"spec": e.spec, "model_id": e.model_id, "dim": e.dim}
+
+
+def _assemble(contents: list[DocumentContent], models: _Models, options: BuildOptions,
+              tick: Progress) -> tuple[KbIndex, int]:
     """Embed what is missing and index both collections; returns the index (not yet saved)."""
     chunks = [c for d in contents for c in d.chunks]
     mandates = [m for d in contents for m in d.mandates]
     chunk_texts = [passage_text(c) for c in chunks]
     mandate_texts = [mandate_text(m) for m in mandates]
     hashes = [text_hash(t) for t in chunk_texts + mandate_texts]
-    embedded = _embed(chunk_texts + mandate_texts, hashes, embedder, cache, options.batch_size, tick)
-    dim = embedder.dim
-    chunk_hashes, mandate_hashes = hashes[:len(chunks)], hashes[len(chunks):]
+    embedded = _embed(chunk_texts + mandate_texts, hashes, models.embedder, models.cache, options.batch_size, tick)
+    if models.second is not None:
+        embedded += _embed(chunk_texts + mandate_texts, hashes, models.second, models.second_cache,
+                           options.batch_size, tick)
+    ch, mh = hashes[:len(chunks)], hashes[len(chunks):]
     tick("write", 0, 1)
-    passages = Collection.build(chunks, chunk_texts, chunk_hashes, _stack(cache, chunk_hashes, dim), options.exact_max)
-    mandate_rows = Collection.build(mandates, [mandate_lexical_text(m) for m in mandates], mandate_hashes,
-                                    _stack(cache, mandate_hashes, dim), options.exact_max, dense=False)
-    manifest = {"embedder": {"spec": embedder.spec, "model_id": embedder.model_id, "dim": dim}}
-    return KbIndex(manifest, tuple(d.document for d in contents), passages, mandate_rows), embedded
+
+    def second(h: list[str]) -> np.ndarray | None:
+        return None if models.second is None else _stack(models.second_cache, h, models.second.dim)
+
+    dim = models.embedder.dim
+    passages = Collection.build(chunks, chunk_texts, ch, _stack(models.cache, ch, dim), options.exact_max,
+                                second_vectors=second(ch))
+    mandate_rows = Collection.build(mandates, [mandate_lexical_text(m) for m in mandates], mh,
+                                    _stack(models.cache, mh, dim), options.exact_max, dense=False,
+                                    second_vectors=second(mh))
+    return KbIndex(models.manifest(), tuple(d.document for d in contents), passages, mandate_rows), embedded
 
 
 # -- the whole build ---------------------------------------------------------------------------------
@@ -314,6 +342,16 @@ def build_embedder_spec(index_dir: str | Path, requested: str | None = None) -> 
     except KbError:
         existing = None
     return choose_spec(requested, existing)
+
+
+def build_second_spec(index_dir: str | Path, requested: str | None = None) -> str | None:
+    """The second model a build adds: the one asked for (``none``: drop it), else ``KB_SECOND_MODEL``,
+    else the index's own, else none."""
+    try:
+        existing = read_manifest(current_version(index_dir)).get("second_embedder", {}).get("spec")
+    except KbError:
+        existing = None
+    return choose_second_spec(requested, existing)
 
 
 def _file_entries(files: dict, plan: BuildPlan, contents: list[DocumentContent],
@@ -349,8 +387,38 @@ def _same_files(entries: dict, prev_files: dict) -> bool:
             == {k: {kk: v.get(kk) for kk in keys} for k, v in prev_files.items()})
 
 
+def _seeded_models(index_dir: Path, prev: KbIndex | None, damaged: bool, embedder: Embedder,
+                   second: Embedder | None) -> _Models:
+    """Both models with their caches, holding every vector the live index (or its intact files) has."""
+    models = _Models(embedder, EmbeddingCache(index_dir, embedder.model_id), second,
+                     EmbeddingCache(index_dir, second.model_id) if second is not None else None)
+    if prev is not None and prev.model_id == embedder.model_id:
+        for c in (prev.passages, prev.mandates):
+            models.cache.remember(c.text_hashes, c.vectors)
+    elif damaged:
+        salvaged = salvage_vectors(index_dir, embedder.model_id)
+        models.cache.remember(list(salvaged), np.array(list(salvaged.values())))
+    if second is not None and prev is not None and _second_id(prev) == second.model_id:
+        for c in (prev.passages, prev.mandates):
+            if c.second_vectors is not None:
+                models.second_cache.remember(c.text_hashes, c.second_vectors)
+    return models
+
+
+def _model_note(prev: KbIndex, embedder: Embedder, second: Embedder | None) -> str:
+    if prev.model_id != embedder.model_id:
+        return f"modèle changé ({prev.model_id} → {embedder.model_id}) : tous les passages sont revectorisés"
+    new = second.model_id if second is not None else "aucun"
+    return f"second modèle changé ({_second_id(prev) or 'aucun'} → {new})"
+
+
+def _second_id(index: KbIndex) -> str | None:
+    return index.manifest.get("second_embedder", {}).get("model_id")
+
+
 def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedder,
-                options: BuildOptions | None = None, progress: Progress | None = None) -> BuildReport:
+                options: BuildOptions | None = None, progress: Progress | None = None,
+                second: Embedder | None = None) -> BuildReport:
     """Index every PDF under ``corpus_dir`` into ``index_dir``.
 
     Args:
@@ -359,6 +427,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
         embedder: an :class:`~kb.embed.Embedder`.
         options: build settings.
         progress: called as ``progress(stage, done, total)``.
+        second: a second, stronger model whose vectors re-score the best candidates at query time.
 
     Returns:
         A :class:`BuildReport`. Files that cannot be indexed are in ``skipped``
@@ -377,9 +446,10 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
         prev, damaged = _previous(index_dir, options.full, notes)
         prev_files = prev.manifest.get("files", {}) if prev else {}
         same_pipeline = bool(prev) and prev.manifest.get("pipeline") == _pipeline_fingerprint(options)
-        same_model = bool(prev) and prev.model_id == embedder.model_id
+        same_model = bool(prev) and prev.model_id == embedder.model_id and _second_id(prev) == (
+            second.model_id if second is not None else None)
         if prev and not same_model:
-            notes.append(f"modèle changé ({prev.model_id} → {embedder.model_id}) : tous les passages sont revectorisés")
+            notes.append(_model_note(prev, embedder, second))
         if prev and not same_pipeline:
             notes.append("réglages d'extraction ou de découpage changés : tous les fichiers sont relus")
 
@@ -396,16 +466,10 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
             return BuildReport(**report, seconds=time.perf_counter() - started, embedded=0, written=False,
                                version=prev.version)
 
-        cache = EmbeddingCache(index_dir, embedder.model_id)
-        if prev is not None and same_model:
-            cache.remember(prev.passages.text_hashes, prev.passages.vectors)
-            cache.remember(prev.mandates.text_hashes, prev.mandates.vectors)
-        elif damaged:
-            salvaged = salvage_vectors(index_dir, embedder.model_id)
-            cache.remember(list(salvaged), np.array(list(salvaged.values())))
-        index, embedded = _assemble(contents, embedder, cache, options, tick)
+        models = _seeded_models(index_dir, prev, damaged, embedder, second)
+        index, embedded = _assemble(contents, models, options, tick)
         index = save_index(index_dir, replace(index, manifest=_manifest(index, corpus, options, skipped, entries)))
-        cache.clear()
+        models.cache.clear()
         tick("write", 1, 1)
         return BuildReport(**report, seconds=time.perf_counter() - started, embedded=embedded, written=True,
                            version=index.version)

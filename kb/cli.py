@@ -51,14 +51,16 @@ class _Bars:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildOptions, build_embedder_spec, build_index
+    from .build import BuildOptions, build_embedder_spec, build_index, build_second_spec
     from .embed import load_embedder
 
     embedder = load_embedder(build_embedder_spec(index_dir(args.index), args.model))
+    second_spec = build_second_spec(index_dir(args.index), args.second_model)
+    second = load_embedder(second_spec) if second_spec else None
     bars = _Bars(quiet=args.json)
     try:
         report = build_index(corpus_dir(args.corpus), index_dir(args.index), embedder,
-                             BuildOptions(full=args.full), progress=bars)
+                             BuildOptions(full=args.full), progress=bars, second=second)
     finally:
         bars.close()
     if args.json:
@@ -254,15 +256,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kb", description="Base de connaissances sur des PDF en français : construire, vérifier, chercher.")
-    parser.add_argument("--version", action="version", version=f"kb {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def common(p: argparse.ArgumentParser, json_help: str = "sortie JSON pour les scripts") -> None:
+    p.add_argument("--index", metavar="DIR", help="dossier de l'index (défaut : $KB_INDEX ou ./index)")
+    p.add_argument("--json", action="store_true", help=json_help)
 
-    def common(p: argparse.ArgumentParser, json_help: str = "sortie JSON pour les scripts") -> None:
-        p.add_argument("--index", metavar="DIR", help="dossier de l'index (défaut : $KB_INDEX ou ./index)")
-        p.add_argument("--json", action="store_true", help=json_help)
 
+def _add_build(sub) -> None:
     p = sub.add_parser("build", help="indexer les PDF du dossier du corpus (incrémental)")
     common(p)
     p.add_argument("--corpus", metavar="DIR", help="dossier des PDF (défaut : $KB_CORPUS ou ./corpus)")
@@ -270,7 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="code de sortie 3 si un fichier a été ignoré")
     p.add_argument("--model", metavar="SPEC", help="modèle : e5, minilm, st:DOSSIER, hash ($KB_EMBEDDER) ; "
                    "défaut : celui de l'index, sinon e5")
+    p.add_argument("--second-model", metavar="SPEC",
+                   help="un second modèle, plus fort, qui reclasse les meilleurs passages (st:DOSSIER ; "
+                        "$KB_SECOND_MODEL ; none pour l'ôter) ; défaut : celui de l'index, sinon aucun")
     p.set_defaults(func=cmd_build)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description="Base de connaissances sur des PDF en français : construire, vérifier, chercher.")
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_build(sub)
 
     p = sub.add_parser("search", help="chercher des passages (lexical français + sémantique)")
     common(p)

@@ -183,6 +183,13 @@ def choose_spec(requested: str | None = None, existing: str | None = None) -> st
     return (requested or os.environ.get("KB_EMBEDDER") or existing or DEFAULT_SPEC).strip()
 
 
+def choose_second_spec(requested: str | None = None, existing: str | None = None) -> str | None:
+    """The second model a build adds (reranking): the one asked for (``none`` drops it),
+    else ``KB_SECOND_MODEL``, else the existing index's, else none."""
+    spec = requested or os.environ.get("KB_SECOND_MODEL") or existing
+    return None if not spec or spec.strip().lower() == "none" else spec.strip()
+
+
 def load_embedder(spec: str | None = None) -> Embedder:
     """Build the embedder a spec names (default: :func:`choose_spec`)."""
     spec = choose_spec(spec)

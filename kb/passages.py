@@ -107,7 +107,7 @@ class PassageSearcher:
                 fused[row] += top  # verbatim phrase matches first, in fused order
         ranking = [(r, fused[r]) for r in sorted(fused, key=lambda d: (-fused[d], str(d)))]
         if self.reranker is not None and opts.mode == "hybrid":
-            ranking = self.reranker.rerank(query, [r for r, _ in ranking])
+            ranking = self.reranker.rerank(query, ranking)
         return ranking
 
     # -- presentation ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ class Query:
         language: "en" or "fr" when its function words say so, else None.
         foreign: whether it is in another language than the corpus, once a retriever decided.
         vector: its embedding, once computed.
+        second_vector: its embedding by the index's second model, when the index has one.
     """
 
     text: str
@@ -32,6 +33,7 @@ class Query:
     language: str | None = None
     foreign: bool | None = None
     vector: np.ndarray | None = None
+    second_vector: np.ndarray | None = None
 
     @classmethod
     def parse(cls, text: str, strict: bool = True) -> "Query":
@@ -57,6 +59,9 @@ class Query:
 
     def with_vector(self, vector: np.ndarray) -> "Query":
         return replace(self, vector=vector)
+
+    def with_second_vector(self, vector: np.ndarray) -> "Query":
+        return replace(self, second_vector=vector)
 
     def with_foreign(self, foreign: bool) -> "Query":
         return replace(self, foreign=foreign)

@@ -54,8 +54,47 @@ class Candidates:
 class Reranker(Protocol):
     """A later stage that re-scores the best candidates with a stronger signal."""
 
-    def rerank(self, query: Query, rows: Sequence[int]) -> list[tuple[int, float]]:
+    def rerank(self, query: Query, ranking: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
+        """``ranking`` (rows and scores, best first) re-ordered; rows it does not judge keep their order."""
         ...
+
+
+@dataclass(frozen=True)
+class RerankSettings:
+    """How the second model re-scores the hybrid ranking."""
+
+    depth: int = 30  # the best ``depth`` candidates are re-scored
+    weight: float = 0.5  # share of the second model in their new score (the rest: the hybrid score)
+
+
+class SecondModelReranker:
+    """Re-scores the best candidates with the index's second embedding model.
+
+    Within the top ``depth``, the new score is ``(1 - weight) · hybrid + weight ·
+    second`` (both min-max normalised over those candidates); they stay ahead of
+    the rest, whose order is unchanged. Without a second vector (the index has
+    none, or the query was not embedded by it) the ranking is returned as it is.
+
+    Args:
+        collection: the rows, with ``second_vectors``.
+        settings: depth and weight.
+    """
+
+    def __init__(self, collection: Collection, settings: RerankSettings | None = None) -> None:
+        self.collection = collection
+        self.settings = settings or RerankSettings()
+
+    def rerank(self, query: Query, ranking: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
+        second = self.collection.second_vectors
+        if query.second_vector is None or second is None or not ranking:
+            return list(ranking)
+        head, tail = list(ranking[: self.settings.depth]), list(ranking[self.settings.depth:])
+        rows = np.array([r for r, _ in head])
+        w = self.settings.weight
+        scores = convex({r: float(s) for r, s in zip(rows.tolist(), second[rows] @ query.second_vector)},
+                        dict(head), w)
+        top = 1.0 + max((s for _, s in tail), default=0.0)  # the re-scored head stays ahead of the tail
+        return [(r, top + scores[r]) for r in ranked(scores)] + tail
 
 
 class HybridRetriever:

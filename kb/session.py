@@ -17,7 +17,8 @@ from .mandate_search import MandateSearcher
 from .passages import PassageSearcher, SearchOptions
 from .query import Query
 from .records import RankedMandate, SearchResult
-from .retrieve import FusionSettings
+from .errors import IndexMismatchError
+from .retrieve import FusionSettings, RerankSettings, SecondModelReranker
 from .spelling import Speller
 from .store import KbIndex, load_index
 
@@ -32,17 +33,22 @@ class KnowledgeBase:
         embedder: the index's embedder; built from the manifest when omitted.
             An embedder of another model raises :class:`~kb.errors.IndexMismatchError`.
         fusion: fusion settings shared by passages and mandates.
+        rerank: how the index's second model, if it has one, re-scores the best passages.
     """
 
     def __init__(self, index: KbIndex, embedder: Embedder | None = None,
-                 fusion: FusionSettings | None = None) -> None:
+                 fusion: FusionSettings | None = None, rerank: RerankSettings | None = None) -> None:
         self.index = index
         self._embedder = embedder
         if embedder is not None:
             index.check_embedder(embedder)
-        self.passages = PassageSearcher(index, fusion)
+        second = index.manifest.get("second_embedder")
+        self._second_spec: str | None = second["spec"] if second else None
+        self._second: Embedder | None = None
+        reranker = SecondModelReranker(index.passages, rerank) if self._second_spec else None
+        self.passages = PassageSearcher(index, fusion, reranker=reranker)
         self.mandates = MandateSearcher(index.mandates, fusion)
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self._speller: Speller | None = None
 
     @classmethod
@@ -68,12 +74,26 @@ class KnowledgeBase:
         q = q.with_foreign(self.passages.retriever.is_foreign(q))
         if not vector:
             return q
-        vec = self._vectors.get(q.text)
-        if vec is None:
+        cached = self._vectors.get(q.text)
+        if cached is None:
             if len(self._vectors) >= _QUERY_CACHE:
                 self._vectors.clear()
-            vec = self._vectors[q.text] = self.embedder.embed([q.text], query=True)[0]
-        return q.with_vector(vec)
+            second = self.second_embedder
+            cached = self._vectors[q.text] = (self.embedder.embed([q.text], query=True)[0],
+                                              second.embed([q.text], query=True)[0] if second else None)
+        q = q.with_vector(cached[0])
+        return q.with_second_vector(cached[1]) if cached[1] is not None else q
+
+    @property
+    def second_embedder(self) -> Embedder | None:
+        """The index's second model (loaded on first use), or None when it has none."""
+        if self._second is None and self._second_spec:
+            self._second = load_embedder(self._second_spec)
+            want = self.index.manifest["second_embedder"]["model_id"]
+            if self._second.model_id != want:
+                raise IndexMismatchError(f"le second modèle de l'index est {want}, pas {self._second.model_id} : "
+                                         "reconstruisez-le avec `kb build --full`")
+        return self._second
 
     @property
     def speller(self) -> Speller:

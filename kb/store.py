@@ -17,6 +17,8 @@ Layout::
         mandates.jsonl        past mandates read from the documents, row-aligned with:
         mandate_vectors.npy   their embeddings
         mandate_lexical/      BM25 over the mandates
+        second_vectors.npy, mandate_second_vectors.npy
+                              by a second model, when the build was given one (reranking)
 
 :func:`save_index` writes a new version folder beside the live one, the
 manifest last, and only then replaces ``CURRENT`` (``os.replace`` is atomic):
@@ -70,20 +72,21 @@ class Collection:
     dense: Any = field(repr=False, default=None)  # a FAISS index over ``vectors`` (passages only)
     lexical: Any = field(repr=False, default=None)  # a bm25s model over the same rows (None when empty)
     dense_info: DenseInfo | None = None
+    second_vectors: np.ndarray | None = field(repr=False, default=None)  # by the index's second model, if any
 
     def __len__(self) -> int:
         return len(self.records)
 
     @classmethod
     def build(cls, records: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], vectors: np.ndarray,
-              exact_max: int, dense: bool = True) -> "Collection":
+              exact_max: int, dense: bool = True, second_vectors: np.ndarray | None = None) -> "Collection":
         """Index ``records`` whose lexical ``texts`` and embedded ``vectors`` are row-aligned.
 
         ``dense=False`` keeps no FAISS index (a few hundred rows are scored by a plain product).
         """
         index, info = build_dense(vectors, exact_max) if dense else (None, None)
         lexical = build_lexical(texts) if records else None
-        return cls(tuple(records), tuple(hashes), vectors, index, lexical, info)
+        return cls(tuple(records), tuple(hashes), vectors, index, lexical, info, second_vectors)
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,9 @@ def _save_collection(folder: Path, prefix: str, c: Collection, to_dict) -> None:
         save_dense(c.dense, folder / "dense.faiss")
     if c.lexical is not None:
         save_lexical(c.lexical, folder / f"{prefix}lexical")
+    if c.second_vectors is not None:
+        np.save(folder / f"{prefix}second_vectors.npy", np.ascontiguousarray(c.second_vectors, dtype=np.float32),
+                allow_pickle=False)
 
 
 class _VersionWriter:
@@ -382,8 +388,12 @@ def _load_collection(version: Path, prefix: str, make, info: DenseInfo | None) -
         raise ValueError(f"{prefix}vectors.npy holds {vectors.dtype} {vectors.shape}")
     dense = load_dense(version / "dense.faiss", info) if info is not None else None
     lexical = load_lexical(version / f"{prefix}lexical") if rows else None
+    second_file = version / f"{prefix}second_vectors.npy"
+    second = np.load(second_file, allow_pickle=False) if second_file.exists() else None
+    if second is not None and (second.ndim != 2 or second.shape[0] != vectors.shape[0]):
+        raise ValueError(f"{second_file.name} holds {second.shape}, not one vector a row")
     return Collection(tuple(make(r) for r in rows), tuple(r["text_hash"] for r in rows), vectors, dense, lexical,
-                      info)
+                      info, second)
 
 
 def _chunk(row: dict[str, Any]) -> Chunk:

@@ -213,3 +213,45 @@ def test_search_json_is_complete(capsys, demo_hash_index):
     out = json.loads(capsys.readouterr().out)
     assert out["unknown_words"] == ["zzqqx"]
     assert {"summary", "deliverables", "links", "page_end", "doc_id"} <= set(out["related_mandates"][0])
+
+
+# -- a second model that re-scores the best candidates ---------------------------------------------
+
+
+def test_second_model_reranker_rescores_the_head_and_keeps_the_tail():
+    from kb.retrieve import RerankSettings, SecondModelReranker
+
+    e = HashEmbedder()
+    texts = ["la gouvernance partagée", "le budget municipal", "les jeunes et la famille", "un comité de pilotage"]
+    c = _collection(texts, e)
+    second = np.eye(4, dtype=np.float32)  # the second model: row i points along axis i
+    c = Collection(c.records, c.text_hashes, c.vectors, c.dense, c.lexical, c.dense_info, second)
+    r = SecondModelReranker(c, RerankSettings(depth=3, weight=0.9))
+    ranking = [(0, 0.9), (1, 0.8), (2, 0.7), (3, 0.1)]
+    q = Query.parse("jeunes famille")
+    assert r.rerank(q, ranking) == ranking  # no second vector: unchanged
+    out = r.rerank(q.with_second_vector(np.array([0, 0, 1, 0], np.float32)), ranking)
+    assert [row for row, _ in out] == [2, 0, 1, 3]  # row 2 first among the head; the tail stays last
+    assert out[0][1] > out[1][1] > out[2][1] > out[3][1]
+
+
+def test_build_with_a_second_model_stores_it_and_queries_use_it(tmp_path):
+    from kb.session import KnowledgeBase
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_pdf(corpus / "a.pdf", [[Heading("Rapport"), prose("gouvernance", 6), prose("gouvernance locale", 5)]])
+    index = tmp_path / "index"
+    first = CountingEmbedder()
+    build_index(corpus, index, first, second=HashEmbedder(64))
+    loaded = load_index(index, verify=True)
+    assert loaded.manifest["second_embedder"]["model_id"] == "hash-64"
+    assert loaded.passages.second_vectors.shape == (len(loaded.chunks), 64)
+    kb = KnowledgeBase(loaded, HashEmbedder())
+    assert kb.passages.reranker is not None and kb.query("gouvernance").second_vector.shape == (64,)
+    assert kb.search("gouvernance").hits
+    # Same models: nothing to do. Dropping the second model re-embeds nothing of the first.
+    again = CountingEmbedder()
+    assert not build_index(corpus, index, again, second=HashEmbedder(64)).written
+    report = build_index(corpus, index, again)
+    assert report.written and again.calls == [] and "second_embedder" not in load_index(index).manifest
