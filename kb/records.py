@@ -51,6 +51,9 @@ class Document:
     sha256: str
     doc_type: str = "document"
     chunks: int = 0
+    ocr_pages: tuple[int, ...] = ()  # pages whose text comes from OCR (1-based)
+    ocr_confidence: float | None = None  # Tesseract's mean word confidence over those pages (0–100)
+    low_confidence_pages: tuple[int, ...] = ()  # OCR'd pages read with a doubtful confidence
 
 
 @dataclass(frozen=True)

@@ -321,7 +321,7 @@ def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
     manifest = read_manifest(version)
     _check_files(version, manifest, verify)
     try:
-        documents = tuple(Document(**r) for r in read_jsonl(version / "documents.jsonl"))
+        documents = tuple(_document(r) for r in read_jsonl(version / "documents.jsonl"))
         passages = _load_collection(version, "", _chunk, DenseInfo(**manifest["dense"]))
         mandates = _load_collection(version, "mandate_", _mandate, None)
     except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
@@ -398,6 +398,13 @@ def _load_collection(version: Path, prefix: str, make, info: DenseInfo | None) -
 
 def _chunk(row: dict[str, Any]) -> Chunk:
     return Chunk(**{k: row[k] for k in Chunk.__dataclass_fields__})
+
+
+def _document(row: dict[str, Any]) -> Document:
+    d = {k: row[k] for k in Document.__dataclass_fields__ if k in row}
+    for k in ("ocr_pages", "low_confidence_pages"):
+        d[k] = tuple(d.get(k, ()))
+    return Document(**d)
 
 
 def _mandate(row: dict[str, Any]) -> Mandate:
