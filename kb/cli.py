@@ -237,6 +237,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{len(report.queries)} requêtes ({'mandats' if kind == 'mandates' else 'passages'}, {args.qrels})")
     for name, value in report.metrics.items():
         print(f"  {name:<11}{value:.3f}")
+    if report.by_kind:
+        names = list(report.metrics)
+        print(f"  {'par type':<12}{'n':>3}" + "".join(f"{m:>11}" for m in names))
+        for k, ms in report.by_kind.items():
+            n = sum(q.query_kind == k for q in report.queries)
+            print(f"  {k:<12}{n:>3}" + "".join(f"{ms[m]:>11.3f}" for m in names))
     if report.failures:
         print("Pas en premier :")
         for q in report.failures:

@@ -61,6 +61,7 @@ class QueryOutcome:
     first_relevant: int | None  # 1-based rank of the first relevant result, None if not in the cut-off
     ndcg: float
     top: str  # what came first, for the failure list
+    query_kind: str = ""  # keyword, paraphrase, question, english, typo, fact (when the judgments say)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class EvalReport:
     kind: str
     metrics: dict[str, float]
     queries: list[QueryOutcome] = field(default_factory=list)
+    by_kind: dict[str, dict[str, float]] = field(default_factory=dict)  # the same metrics per kind of query
 
     @property
     def failures(self) -> list[QueryOutcome]:
@@ -76,6 +78,7 @@ class EvalReport:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "queries": len(self.queries),
                 "metrics": {k: round(v, 4) for k, v in self.metrics.items()},
+                "by_kind": {k: {m: round(v, 4) for m, v in ms.items()} for k, ms in self.by_kind.items()},
                 "failures": [{"id": q.id, "query": q.query, "first_relevant": q.first_relevant, "top": q.top}
                              for q in self.failures]}
 
@@ -103,7 +106,13 @@ def score_run(kind: str, rows: Sequence[dict[str, Any]], relevance: Callable[[di
         first = next((i + 1 for i, x in enumerate(rel) if x), None)
         ideal = _dcg([1] * min(n_relevant(r), cut[2]))
         ndcg = _dcg([int(x) for x in rel]) / ideal if ideal else 0.0
-        outcomes.append(QueryOutcome(str(r.get("id", "")), r["query"], first, ndcg, tops(r)))
+        outcomes.append(QueryOutcome(str(r.get("id", "")), r["query"], first, ndcg, tops(r), r.get("kind", "")))
+    kinds = sorted({o.query_kind for o in outcomes if o.query_kind})
+    by_kind = {k: _metrics(kind, [o for o in outcomes if o.query_kind == k], cut) for k in kinds}
+    return EvalReport(kind, _metrics(kind, outcomes, cut), outcomes, by_kind)
+
+
+def _metrics(kind: str, outcomes: Sequence[QueryOutcome], cut: tuple[int, int, int]) -> dict[str, float]:
     n = len(outcomes)
     metrics = {
         f"success@{cut[0]}": sum(o.first_relevant == 1 for o in outcomes) / n,
@@ -112,7 +121,7 @@ def score_run(kind: str, rows: Sequence[dict[str, Any]], relevance: Callable[[di
     }
     if kind == "search":
         metrics["nDCG@10"] = sum(o.ndcg for o in outcomes) / n
-    return EvalReport(kind, metrics, outcomes)
+    return metrics
 
 
 def evaluate_search(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], mode: str = "hybrid") -> EvalReport:
