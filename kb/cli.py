@@ -227,14 +227,19 @@ def cmd_mandates(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_mandates, evaluate_search, load_qrels, qrels_kind
 
-    rows = load_qrels(args.qrels)
+    rows = _feedback_rows(args, "mandate" if args.mandates else "passage") if args.feedback else None
+    if rows is None:
+        if not args.qrels:
+            raise KbError("donnez un fichier de jugements, ou --feedback pour les avis donnés dans l'app")
+        rows = load_qrels(args.qrels)
     kind = qrels_kind(rows)
     kb = _open(args)
     report = evaluate_mandates(kb, rows) if kind == "mandates" else evaluate_search(kb, rows, mode=args.mode)
     if args.json:
         _print_json(report.to_dict())
         return 0
-    print(f"{len(report.queries)} requêtes ({'mandats' if kind == 'mandates' else 'passages'}, {args.qrels})")
+    source = "avis de l'app" if args.feedback else args.qrels
+    print(f"{len(report.queries)} requêtes ({'mandats' if kind == 'mandates' else 'passages'}, {source})")
     for name, value in report.metrics.items():
         print(f"  {name:<11}{value:.3f}")
     if report.by_kind:
@@ -281,6 +286,49 @@ def _add_build(sub) -> None:
     p.set_defaults(func=cmd_build)
 
 
+def _feedback_rows(args: argparse.Namespace, kind: str) -> list:
+    from .feedback import as_judgments, read_marks
+
+    rows = as_judgments(read_marks(index_dir(args.index)), kind)
+    if not rows:
+        raise KbError("aucun avis « utile » n'a encore été donné dans l'app pour cet index")
+    return rows
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .evaluate import load_qrels
+    from .store import clear_tuning, write_tuning
+    from .tune import tune_fusion
+
+    if args.reset:
+        clear_tuning(index_dir(args.index))
+        print("Poids par défaut rétablis.")
+        return 0
+    rows = [r for path in args.qrels for r in load_qrels(path)] if args.qrels else _feedback_rows(args, "passage")
+    rows = [r for r in rows if "doc" in r]
+    if not rows:
+        raise KbError("kb tune ajuste la recherche de passages : il faut des jugements de passages")
+    kb = _open(args)
+    report = tune_fusion(kb, rows, folds=args.folds)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        c, f = report.current, report.chosen
+        print(f"{report.queries} requêtes, validation croisée en {report.folds} plis (MRR@10)")
+        print(f"  poids actuels     α {c.alpha:.1f}, langue étrangère {c.foreign_alpha:.1f} : {report.current_mrr:.3f}")
+        print(f"  poids ajustés     α {f.alpha:.1f}, langue étrangère {f.foreign_alpha:.1f} : "
+              f"{report.cross_validated_mrr:.3f} sur les plis jamais vus ({report.chosen_mrr:.3f} sur tout)")
+    if args.apply:
+        if not report.better:
+            print("Les poids ajustés ne font pas mieux sur les plis jamais vus : rien n'est changé.")
+            return 0
+        write_tuning(index_dir(args.index), {"alpha": f.alpha, "foreign_alpha": f.foreign_alpha,
+                                             "queries": report.queries, "cv_mrr": round(report.cross_validated_mrr, 4),
+                                             "previous_mrr": round(report.current_mrr, 4)})
+        print("Poids appliqués : la recherche les utilise dès maintenant (`kb tune --reset` pour revenir).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kb", description="Base de connaissances sur des PDF en français : construire, vérifier, chercher.")
     parser.add_argument("--version", action="version", version=f"kb {__version__}")
@@ -311,10 +359,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="mesurer la qualité de la recherche sur des jugements (JSON lines)")
     common(p)
-    p.add_argument("qrels", help="fichier de jugements, p. ex. eval/dev_search.jsonl")
+    p.add_argument("qrels", nargs="?", help="fichier de jugements, p. ex. eval/dev_search.jsonl")
+    p.add_argument("--feedback", action="store_true", help="les avis « utile » donnés dans l'app")
+    p.add_argument("--mandates", action="store_true", help="avec --feedback : les avis sur les mandats")
     p.add_argument("--mode", choices=("hybrid", "lexical", "dense"), default="hybrid",
                    help="recherche à évaluer (défaut hybrid)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("tune", help="ajuster les poids de la fusion par validation croisée")
+    common(p)
+    p.add_argument("qrels", nargs="*", help="fichiers de jugements (défaut : les avis donnés dans l'app)")
+    p.add_argument("--folds", type=_positive, default=5, help="nombre de plis (défaut 5)")
+    p.add_argument("--apply", action="store_true", help="appliquer les poids s'ils font mieux sur les plis jamais vus")
+    p.add_argument("--reset", action="store_true", help="revenir aux poids par défaut")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("status", help="ce que contient l'index")
     common(p)

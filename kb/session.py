@@ -20,9 +20,18 @@ from .records import RankedMandate, SearchResult
 from .errors import IndexMismatchError
 from .retrieve import FusionSettings, RerankSettings, SecondModelReranker
 from .spelling import Speller
-from .store import KbIndex, load_index
+from .store import KbIndex, load_index, read_tuning
 
 _QUERY_CACHE = 256
+
+
+def fitted_fusion(index_dir: str | Path) -> FusionSettings | None:
+    """The fusion settings fitted by `kb tune --apply` for this index, or None (the defaults)."""
+    tuning = read_tuning(index_dir)
+    try:
+        return FusionSettings(alpha=float(tuning["alpha"]), foreign_alpha=float(tuning["foreign_alpha"]))
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 class KnowledgeBase:
@@ -53,8 +62,9 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, index_dir: str | Path, model: str | None = None) -> "KnowledgeBase":
-        """Load the live index of ``index_dir`` (with the model ``model`` instead of the index's own)."""
-        return cls(load_index(index_dir), load_embedder(model) if model else None)
+        """Load the live index of ``index_dir`` (with the model ``model`` instead of the index's own),
+        with the fusion weights `kb tune --apply` fitted for it, if any."""
+        return cls(load_index(index_dir), load_embedder(model) if model else None, fitted_fusion(index_dir))
 
     @property
     def embedder(self) -> Embedder:

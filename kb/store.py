@@ -5,6 +5,8 @@ Layout::
     index/
       CURRENT                 name of the live version folder (one line)
       .lock                   held by the build that is running, if any
+      feedback.jsonl          practitioners' « utile / pas utile » marks (kb/feedback.py)
+      fusion.json             fusion weights fitted by `kb tune --apply`, if any
       embeddings/MODEL-KEY/   vectors already computed, by text hash (a build resumes from them)
       v-20261122T110501Z-3f2a/
         manifest.json         format, model, settings, corpus files, counts, and the size
@@ -414,6 +416,36 @@ def _mandate(row: dict[str, Any]) -> Mandate:
     return Mandate(**m)
 
 
+# -- what lives beside the versions: practitioners' marks, fitted fusion weights -----------------
+FEEDBACK = "feedback.jsonl"
+TUNING = "fusion.json"
+
+
+def feedback_path(index_dir: str | Path) -> Path:
+    """Where the app's « utile / pas utile » marks are kept (they survive rebuilds)."""
+    return Path(index_dir) / FEEDBACK
+
+
+def read_tuning(index_dir: str | Path) -> dict[str, Any] | None:
+    """The fusion weights `kb tune --apply` fitted for this index, or None."""
+    try:
+        data = json.loads((Path(index_dir) / TUNING).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_tuning(index_dir: str | Path, data: dict[str, Any]) -> None:
+    """Replace the fitted fusion weights atomically."""
+    path = Path(index_dir) / TUNING
+    _atomic(path, lambda f: f.write((json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
+
+
+def clear_tuning(index_dir: str | Path) -> None:
+    """Back to the default fusion weights."""
+    (Path(index_dir) / TUNING).unlink(missing_ok=True)
+
+
 # -- the build lock and the embedding cache -------------------------------------------------------
 def remove_stale_partials(index_dir: Path) -> None:
     """Delete folders left by builds that were killed (only call under the build lock)."""
@@ -505,4 +537,5 @@ def _atomic(path: Path, write) -> None:
 
 
 __all__ = ["Collection", "KbIndex", "save_index", "load_index", "read_status", "read_manifest",
-           "current_version", "build_lock", "EmbeddingCache", "salvage_vectors"]
+           "current_version", "build_lock", "EmbeddingCache", "salvage_vectors", "feedback_path", "read_tuning",
+           "write_tuning"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import json
 import os
 
 import numpy as np
@@ -255,3 +256,61 @@ def test_build_with_a_second_model_stores_it_and_queries_use_it(tmp_path):
     assert not build_index(corpus, index, again, second=HashEmbedder(64)).written
     report = build_index(corpus, index, again)
     assert report.written and again.calls == [] and "second_embedder" not in load_index(index).manifest
+
+
+# -- practitioners' marks and honest tuning --------------------------------------------------------
+
+
+def test_feedback_marks_become_judgments_and_survive_rebuilds(demo_hash_index, tmp_path):
+    import shutil as sh
+
+    from kb.feedback import as_judgments, read_marks, record
+    from kb.session import KnowledgeBase
+
+    index = tmp_path / "index"
+    sh.copytree(demo_hash_index, index)
+    kb = KnowledgeBase(load_index(index), HashEmbedder())
+    hits = kb.search("briser les silos").hits
+    record(index, "briser les silos", True, chunk=hits[0].chunk)
+    record(index, "briser les silos", False, chunk=hits[1].chunk)
+    record(index, "gouvernance", True, chunk=hits[1].chunk)
+    record(index, "gouvernance", False, chunk=hits[1].chunk)  # changed their mind: the last mark wins
+    m = kb.mandates.mandates[0]
+    record(index, "politique culturelle", True, mandate=m)
+    (index / "feedback.jsonl").open("a").write("not json\n")
+    marks = read_marks(index)
+    assert len(marks) == 5 and "ts" in marks[0] and set(marks[0]) >= {"query", "useful", "chunk_id", "doc", "key"}
+    rows = as_judgments(marks)
+    assert [(r["query"], r["doc"]) for r in rows] == [("briser les silos", hits[0].chunk.path[:-4])]
+    assert rows[0]["any"] == [" ".join(hits[0].chunk.text.split())[:80]]
+    assert as_judgments(marks, "mandate") == [{"id": "fm001", "query": "politique culturelle",
+                                               "expect": [m.title.lower()]}]
+    from kb.evaluate import evaluate_search
+    assert evaluate_search(kb, rows).metrics["success@1"] == 1.0
+
+
+def test_tune_reports_cross_validated_figures_and_apply_is_read_back(capsys, demo_hash_index, tmp_path):
+    import shutil as sh
+    from pathlib import Path
+
+    from kb.cli import main
+    from kb.session import KnowledgeBase
+    from kb.tune import tune_fusion
+
+    index = tmp_path / "index"
+    sh.copytree(demo_hash_index, index)
+    rows = [json.loads(x) for x in (Path(__file__).parent.parent / "eval" / "tune_search.jsonl").open()]
+    kb = KnowledgeBase(load_index(index), HashEmbedder())
+    report = tune_fusion(kb, rows, folds=3, alphas=(0.3, 0.5, 0.7), foreign=(0.8,))
+    assert report.queries == len(rows) and report.folds == 3
+    assert 0 <= report.cross_validated_mrr <= report.chosen_mrr + 1e-9 <= 1 + 1e-9  # in-sample can only flatter
+    assert kb.passages.retriever.fusion.alpha == 0.5  # the session is left as it was
+    qrels = Path(__file__).parent.parent / "eval" / "tune_search.jsonl"
+    assert main(["tune", str(qrels), "--index", str(index), "--folds", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"current_mrr", "cross_validated_mrr", "chosen", "better"} <= set(out)
+    from kb.store import write_tuning
+    write_tuning(index, {"alpha": 0.7, "foreign_alpha": 0.9})
+    assert KnowledgeBase.open(index, "hash").passages.retriever.fusion.alpha == 0.7
+    assert main(["tune", "--reset", "--index", str(index)]) == 0
+    assert KnowledgeBase.open(index, "hash").passages.retriever.fusion.alpha == 0.5
