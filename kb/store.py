@@ -7,6 +7,7 @@ Layout::
       .lock                   held by the build that is running, if any
       feedback.jsonl          practitioners' « utile / pas utile » marks (kb/feedback.py)
       fusion.json             fusion weights fitted by `kb tune --apply`, if any
+      ocr/SHA-SETTINGS.pdf    OCR'd copies of scanned PDFs (and .json: pages, confidences), by content
       embeddings/MODEL-KEY/   vectors already computed, by text hash (a build resumes from them)
       v-20261122T110501Z-3f2a/
         manifest.json         format, model, settings, corpus files, counts, and the size
@@ -419,6 +420,12 @@ def _mandate(row: dict[str, Any]) -> Mandate:
 # -- what lives beside the versions: practitioners' marks, fitted fusion weights -----------------
 FEEDBACK = "feedback.jsonl"
 TUNING = "fusion.json"
+OCR_CACHE = "ocr"
+
+
+def ocr_cache_dir(index_dir: str | Path) -> Path:
+    """Where OCR'd copies of scanned PDFs are kept by content hash (they survive rebuilds)."""
+    return Path(index_dir) / OCR_CACHE
 
 
 def feedback_path(index_dir: str | Path) -> Path:

@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
-# Create .venv and install kb with what a front end needs. Idempotent and quick when
-# nothing changed. Usage: scripts/setup.sh [app|test]
+# Create .venv and install kb with what a front end needs, and the Debian packages it uses
+# when this machine lets us install them. Idempotent and quick when nothing changed.
+# Usage: scripts/setup.sh [app|test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-app}"
 PY="${PYTHON:-python3}"
+
+# Debian packages: Tesseract and its French model for OCR of scanned PDFs (both commands);
+# for the tests also DejaVu fonts (the tests draw their PDFs with them) and Chromium (the
+# browser test drives it with Playwright; nothing is downloaded).
+debs="tesseract-ocr tesseract-ocr-fra tesseract-ocr-osd"
+[ "$what" = "test" ] && debs="$debs fonts-dejavu-core chromium chromium-driver"
+missing=""
+for p in $debs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  echo "Installing system packages:$missing" >&2
+  if ! ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing) >/dev/null 2>&1; then
+    echo "Could not install$missing (no root?): scanned PDFs will be reported « needs OCR » until an" \
+         "administrator installs them." >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # shellcheck disable=SC1091
 . .venv/bin/activate
