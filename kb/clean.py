@@ -3,7 +3,10 @@
 What it does, in order:
 - Unicode: NFC, ligatures (``ﬁ`` → ``fi``), no-break spaces → spaces.
 - Running headers, footers and page numbers (lines repeating at the top or
-  bottom of pages) are removed.
+  bottom of pages, or sharing the page number's row) are removed.
+- Tables of contents and indexes (runs of lines ending with page numbers) and
+  bibliographies (a « Bibliographie » section of references) are left out of
+  the text, and counted.
 - Headings are found from font size (larger than the body text) or from short
   bold lines; paragraphs from vertical gaps, list bullets and page breaks.
 - Words hyphenated at a line end are joined (``dévelop-`` + ``pement``), real
@@ -17,7 +20,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .extract import RawDocument
@@ -29,8 +32,9 @@ _SOFT_HYPHENS = "\ufffe\u0002\u00ad"
 _LIGATURES = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
 _SPACES = {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ", "\t": " "}
 _TRANSLATE = str.maketrans({**_LIGATURES, **_SPACES})
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BULLET = re.compile(r"^(?:[•◦▪‣●○■□–—\-*·]\s|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
-_PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:/|sur|of|de)\s*\d{1,4})?$", re.I)
+_PAGE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d{1,4}|(?-i:[ivxlc]{1,6}))(?:\s*(?:/|sur|of|de)\s*\d{1,4})?$", re.I)
 _TERMINAL = tuple(".!?…:;»”\")")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
@@ -39,14 +43,35 @@ _JUNK_TITLES = re.compile(r"^(untitled|sans titre|document\d*|microsoft word.*|.
 _GAP_RATIO = 1.3  # a baseline gap this much larger than usual starts a paragraph
 _HEADING_MAX_WORDS = 14
 
+# Tables of contents and indexes: runs of lines that end with page numbers (« 1.2 Titre . . . 12 »,
+# « \\pageref . . . 44, 99 »). Bibliographies: the section under such a heading.
+_ROMAN = r"(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3})"  # front-matter page numbers, i to xxxix
+_LOCATOR = re.compile(rf"(?<![\w.,])(\d{{1,4}}|{_ROMAN})(?:\s*[,–-]\s*(?:\d{{1,4}}|{_ROMAN}))*\s*$")
+_LEADER = re.compile(r"(?:\.\s?){4,}|(?:·\s?){4,}|…{2,}|_{4,}")
+_SECTION_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z](?:\.\d+)+\.?|chapitre|chapter|partie|part|annexe|appendix)(?:\s|$)", re.I)
+_APPARATUS_TITLE = {
+    "toc": re.compile(r"^(?:table des matières|sommaire|contents|table of contents|table des figures"
+                      r"|liste des (?:figures|tableaux)|list of (?:figures|tables))$", re.I),
+    "index": re.compile(r"^index(?: (?:général|des \w+|of \w+))?$", re.I),
+}
+_BIBLIOGRAPHY = re.compile(r"^(?:[\dA-Z]+(?:\.\d+)*\.?\s+)?(?:bibliographie|références(?: bibliographiques)?"
+                           r"|bibliography|references|ouvrages cités|works cited)$", re.I)
+_REFERENCE_ENTRY = re.compile(r"^(?:\[[\w+.-]{1,12}\]|\d{1,3}\.\s)")
+_MIN_REFERENCES = 5  # lines ending with a page number in a run, at least
+
 
 @dataclass(frozen=True)
 class CleanDocument:
-    """The cleaned content of one PDF and what could be read about it."""
+    """The cleaned content of one PDF and what could be read about it.
+
+    ``dropped`` counts, by kind (``toc``, ``index``, ``bibliography``), the pages
+    from which a table of contents, an index or a bibliography was left out.
+    """
 
     blocks: tuple[Block, ...]
     title: str
     year: int | None
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 def normalize_text(text: str) -> str:
@@ -54,6 +79,7 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text.translate(_TRANSLATE))
     text = re.sub(f"[{_SOFT_HYPHENS}]", "", text)
     text = re.sub("[\ud800-\udfff]", "\ufffd", text)  # a lone surrogate cannot be stored or hashed
+    text = _CONTROLS.sub("", text)  # extraction maps or drops them; none may reach a passage
     return re.sub(r" {2,}", " ", text).strip()
 
 
@@ -64,22 +90,26 @@ def _line_key(line: Line) -> str:
 
 
 def _remove_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
-    """Drop page numbers and lines repeated at the top or bottom of many pages."""
-    n = len(pages)
+    """Drop page numbers and running headers and footers.
+
+    Among the first two and last two lines of each page, a line is running when
+    the same text (digits aside) stands at the same height on 3 pages or more (2
+    in a short document), or
+    when it shares its row with the page number (« 1.5 MESURES … 25 »).
+    """
     edge = lambda lines: lines[:2] + lines[-2:]  # noqa: E731
     counts: Counter[str] = Counter()
     for lines in pages:
         counts.update({_line_key(line) for line in edge(lines)})
-    threshold = max(2, round(0.3 * n))
-    running = {k for k, c in counts.items() if n >= 2 and c >= threshold}
+    threshold = max(2, min(3, round(0.3 * len(pages))))  # 2 pages of a short document, else 3
+    running = {k for k, c in counts.items() if len(pages) >= 2 and c >= threshold}
     out = []
     for lines in pages:
-        candidates = {id(line) for line in edge(lines)}
-        out.append([
-            line for line in lines
-            if not (id(line) in candidates
-                    and (_line_key(line) in running or _PAGE_NUMBER.match(line.text)))
-        ])
+        candidates = edge(lines)
+        numbers = [ln.y for ln in candidates if _PAGE_NUMBER.match(ln.text)]
+        drop = {id(ln) for ln in candidates
+                if _line_key(ln) in running or any(abs(ln.y - y) < 0.35 * max(ln.size, 1.0) for y in numbers)}
+        out.append([line for line in lines if id(line) not in drop])
     return out
 
 
@@ -106,7 +136,8 @@ def _gutter(lines: list[Line], width: float) -> float | None:
     if best is None or best_width < 8:
         return None
     left = sum(ln.x1 <= best for ln in lines)
-    right = sum(ln.x0 >= best for ln in lines)
+    # Page numbers aligned on the right of a table of contents are not a column.
+    right = sum(ln.x0 >= best and not _LOCATOR.fullmatch(ln.text) for ln in lines)
     return best if min(left, right) >= 0.25 * len(lines) else None
 
 
@@ -163,8 +194,9 @@ def _heading_level(line: Line, body: float, larger: list[float], full_width: flo
     A bold line at body size is a heading only when short and not justified to
     the right margin (``full_width``): a full bold line is emphasis in a paragraph.
     """
-    words = len(line.text.split())
-    if words > _HEADING_MAX_WORDS * 2:
+    tokens = line.text.split()
+    words = len(tokens)
+    if words > _HEADING_MAX_WORDS * 2 or _not_a_title(line.text, tokens):
         return 0
     size = round(line.size * 2) / 2
     if size > body * 1.05:
@@ -175,6 +207,14 @@ def _heading_level(line: Line, body: float, larger: list[float], full_width: flo
             and not line.text.endswith((".", ",", ";")) and not _BULLET.match(line.text)):
         return len(larger) + 1
     return 0
+
+
+def _not_a_title(text: str, tokens: list[str]) -> bool:
+    """Large or bold text that is no heading: glyphs of a music example (« S S S b J 0 »),
+    a line of code (« AltoMusic = \\relative { a' a a a } »)."""
+    if len(tokens) >= 3 and sum(len(t) == 1 for t in tokens) * 2 >= len(tokens):
+        return True
+    return "=" in text and "{" in text
 
 
 # First elements of French compounds that keep their hyphen (« vice-présidente »).
@@ -336,11 +376,161 @@ def _year(raw: RawDocument, blocks: list[Block], path: Path, title: str) -> int 
 
 
 def clean_document(raw: RawDocument, path: str | Path) -> CleanDocument:
-    """Turn extracted lines into headings and paragraphs, and find title and year."""
+    """Turn extracted lines into headings and paragraphs, and find title and year.
+
+    Tables of contents, indexes and bibliographies are left out (and counted).
+    """
     path = Path(path)
     pages = _remove_running_lines([list(p.lines) for p in raw.pages])
     gutters = [_gutter(lines, p.width) for lines, p in zip(pages, raw.pages)]
     pages = [_reading_order(lines, gutter) for lines, gutter in zip(pages, gutters)]
-    blocks = _paragraphs(pages, [p.number for p in raw.pages], gutters)
+    numbers = [p.number for p in raw.pages]
+    pages, dropped = _drop_reference_lists(pages, numbers)
+    blocks, bibliography = _drop_bibliography(_paragraphs(pages, numbers, gutters))
+    counts = {kind: len(found) for kind, found in dropped.items() if found}
+    if bibliography:
+        counts["bibliography"] = len(bibliography)
     title = _title(raw, blocks, path)
-    return CleanDocument(tuple(blocks), title, _year(raw, blocks, path, title))
+    return CleanDocument(tuple(blocks), title, _year(raw, blocks, path, title), counts)
+
+
+def _entries(pages: list[list[Line]]) -> list[tuple[int, list[Line]]]:
+    """The lines of all pages as ``(page index, lines)`` entries: a page number that stands
+    apart on the row of the previous line (a table of contents without dot leaders) joins it."""
+    entries: list[tuple[int, list[Line]]] = []
+    for p, lines in enumerate(pages):
+        for line in lines:
+            prev = entries[-1][1][-1] if entries and entries[-1][0] == p else None
+            if (prev is not None and _LOCATOR.fullmatch(_LEADER.sub("", line.text).strip())
+                    and abs(prev.y - line.y) < 0.35 * max(line.size, 1.0) and line.x0 > prev.x1):
+                entries[-1][1].append(line)
+            else:
+                entries.append((p, [line]))
+    return entries
+
+
+def _entry_text(lines: list[Line]) -> str:
+    return " ".join(line.text for line in lines)
+
+
+def _is_reference(text: str) -> bool:
+    """Does a line end with page numbers after some words (« Titre . . . 12 », « mot, 4, 17 »)?"""
+    m = _LOCATOR.search(text)
+    if m is None:  # a dot leader whose page number stood at the page's foot (removed with page numbers)
+        return bool(_LEADER.search(text[-12:])) and any(c.isalpha() for c in text)
+    before = text[:m.start()]
+    return any(c.isalpha() for c in before) or bool(_LEADER.search(before))
+
+
+def _fold_word(text: str) -> str:
+    word = text.lstrip("\\").split(" ", 1)[0]
+    return unicodedata.normalize("NFKD", word.casefold()).encode("ascii", "ignore").decode()
+
+
+def _run_kind(texts: list[str], title: str | None) -> str | None:
+    """``toc``, ``index`` or None (not a reference list) for a run of entries."""
+    refs = [t for t in texts if _is_reference(t)]
+    leaders = sum(bool(_LEADER.search(t)) for t in refs) / max(len(refs), 1)
+    # Under a « Sommaire » title, or with dot leaders, a short list is enough (a part's own contents).
+    least = 2 if title else 3 if leaders >= 0.5 else _MIN_REFERENCES
+    with_numbers = sum(bool(_LOCATOR.search(t)) for t in refs)  # a form's « Nom : ....... » has none
+    if with_numbers < least or len(refs) < 0.6 * len(texts):
+        return None
+    pairs = max(len(refs) - 1, 1)
+    firsts = [int(m.group(1)) for t in refs if (m := _LOCATOR.search(t)) and m.group(1).isdigit()]
+    ascending = sum(b >= a for a, b in zip(firsts, firsts[1:])) / max(len(firsts) - 1, 1)
+    words = [_fold_word(t) for t in refs]
+    alphabetical = sum(b >= a for a, b in zip(words, words[1:])) / pairs
+    numbered = sum(bool(_SECTION_NUMBER.match(t)) for t in refs) / len(refs)
+    if title == "index" or (alphabetical >= 0.8 and alphabetical > ascending):
+        return "index" if title == "index" or leaders >= 0.3 or len(refs) >= 8 else None
+    if title == "toc" or leaders >= 0.3 or (ascending >= 0.8 and numbered >= 0.5):
+        return "toc"
+    return None
+
+
+def _runs(entries: list[tuple[int, list[Line]]]) -> list[tuple[int, int]]:
+    """``[start, end)`` spans of entries where lines ending with page numbers cluster.
+
+    A run may hold up to two other short lines in a row (a wrapped title, an index
+    head word, a letter heading) and crosses page breaks.
+    """
+    spans: list[tuple[int, int]] = []
+    start, last_ref, others = None, None, 0
+    for k, (_, lines) in enumerate(entries):
+        text = _entry_text(lines)
+        if _is_reference(text):
+            start = k if start is None else start
+            last_ref, others = k, 0
+        elif start is not None:
+            others += 1
+            if others > 2 or len(text.split()) > 15:
+                spans.append((start, last_ref + 1))
+                start, others = None, 0
+    if start is not None:
+        spans.append((start, last_ref + 1))
+    return spans
+
+
+def _drop_reference_lists(pages: list[list[Line]], numbers: list[int]) -> tuple[list[list[Line]], dict[str, set[int]]]:
+    """Leave out tables of contents and indexes (with their title line).
+
+    Returns:
+        The pages without them, and the page numbers they were found on, by kind.
+    """
+    entries = _entries(pages)
+    texts = [_entry_text(lines) for _, lines in entries]
+    drop: set[int] = set()
+    found: dict[str, set[int]] = {"toc": set(), "index": set()}
+    for start, end in _runs(entries):
+        title = None
+        if start > 0:
+            title = next((kind for kind, rx in _APPARATUS_TITLE.items()
+                          if rx.match(_LOCATOR.sub("", texts[start - 1]).strip())), None)
+        kind = _run_kind(texts[start:end], title)
+        if kind is None:
+            continue
+        span = range(start - 1 if title else start, end)
+        drop.update(span)
+        found[kind].update(numbers[entries[k][0]] for k in span)
+    if not drop:
+        return pages, found
+    gone = {id(line) for k in drop for line in entries[k][1]}
+    return [[line for line in lines if id(line) not in gone] for lines in pages], found
+
+
+def _looks_like_references(blocks: list[Block]) -> bool:
+    """Most paragraphs are bibliographic entries: « [3] Auteur, Titre, 2004 », « 12. Auteur… »."""
+    paragraphs = [b.text for b in blocks if b.kind == "paragraph"]
+    entries = sum(bool(_REFERENCE_ENTRY.match(t) or _YEAR.search(t)) for t in paragraphs)
+    return len(paragraphs) >= 1 and entries >= 0.6 * len(paragraphs)
+
+
+def _drop_bibliography(blocks: list[Block]) -> tuple[list[Block], set[int]]:
+    """Leave out the sections under a « Bibliographie » / « References » heading that list references.
+
+    A section so named that explains something (« Références bibliographiques » in a
+    LaTeX manual) stays.
+
+    Returns:
+        The other blocks, and the pages the bibliographies were on.
+    """
+    out: list[Block] = []
+    pages: set[int] = set()
+    k = 0
+    while k < len(blocks):
+        block = blocks[k]
+        if block.kind != "heading" or not _BIBLIOGRAPHY.match(block.text):
+            out.append(block)
+            k += 1
+            continue
+        end = k + 1
+        while end < len(blocks) and not (blocks[end].kind == "heading" and blocks[end].level <= block.level):
+            end += 1
+        section = blocks[k:end]
+        if _looks_like_references(section):
+            pages.update(p for b in section for p in range(b.page, b.page_end + 1))
+        else:
+            out.extend(section)
+        k = end
+    return out, pages

@@ -9,20 +9,24 @@ Public entry point: :func:`read_document`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import ChunkSettings, chunk_blocks
-from .clean import clean_document
+from .clean import CleanDocument, clean_document
 from .errors import ExtractionError
-from .extract import extract_pdf
-from .language import detect_language, is_language
+from .extract import RawDocument, extract_pdf
+from .language import detect_language, is_language, is_prose, passage_language
 from .mandates import extract_mandates
 from .records import Chunk, Document, Mandate
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
-PIPELINE_VERSION = 4  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP
-_MIN_CHARS_PER_PAGE = 10
+PIPELINE_VERSION = 5  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
+# 5: TeX accents recomposed, T1 codes and symbol fonts, tables of contents/indexes/bibliographies left out,
+# running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters
+_MIN_CHARS_PER_PAGE = 10  # fewer on average, and no page of text (below): no text layer
+_MIN_CHARS_TEXT_PAGE = 200  # a page with this many characters is text, however many blank pages surround it
+_LANGUAGE_SAMPLE = 5000  # characters of prose, spread over the document, to tell its language
 
 _DOC_TYPES = (
     ("portfolio", ("portfolio", "mandats")),
@@ -34,11 +38,16 @@ _DOC_TYPES = (
 
 @dataclass(frozen=True)
 class DocumentContent:
-    """What one readable PDF yields."""
+    """What one readable PDF yields.
+
+    ``dropped`` counts the pages from which a table of contents (``toc``), an
+    ``index`` or a ``bibliography`` was left out of the passages.
+    """
 
     document: Document
     chunks: tuple[Chunk, ...]
     mandates: tuple[Mandate, ...]
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 def infer_doc_type(path: str, title: str) -> str:
@@ -63,24 +72,54 @@ def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings) -> Do
         ExtractionError: with the reason the file cannot be indexed.
     """
     raw = extract_pdf(path)
-    chars = sum(len(line.text) for page in raw.pages for line in page.lines)
-    if chars < _MIN_CHARS_PER_PAGE * len(raw.pages):
-        pages = f"{len(raw.pages)} page{'s' if len(raw.pages) > 1 else ''}"
-        raise ExtractionError(f"no text layer: needs OCR ({chars} characters of text on {pages})")
+    _check_text_layer(raw)
     clean = clean_document(raw, path)
     full_text = "\n".join(b.text for b in clean.blocks)
-    if not is_language(full_text):
-        raise ExtractionError("unreadable text: the letters do not form words "
-                              "(a font without Unicode mapping?); needs OCR")
-    lang = detect_language(full_text)
+    _check_readable(full_text, clean)
+    lang = _document_language(clean)
     doc_id = sha[:12]
     passages = chunk_blocks(clean.blocks, settings,
                             skip_headings=(clean.title, raw.metadata.get("Author", "")))
-    chunks = []
-    for i, p in enumerate(passages):
-        chunk_lang = detect_language(p.text) if len(p.text.split()) >= 25 else None
-        chunks.append(Chunk(f"{doc_id}-{i:04d}", doc_id, rel, clean.title, p.page, p.page_end,
-                            p.section, chunk_lang or lang, p.text))
+    chunks = tuple(Chunk(f"{doc_id}-{i:04d}", doc_id, rel, clean.title, p.page, p.page_end,
+                         p.section, passage_language(p.text, lang), p.text) for i, p in enumerate(passages))
     doc = Document(doc_id, rel, clean.title, clean.year, lang, len(raw.pages), sha,
                    infer_doc_type(rel, clean.title), len(chunks))
-    return DocumentContent(doc, tuple(chunks), tuple(extract_mandates(clean.blocks, doc_id, rel)))
+    mandates = tuple(extract_mandates(clean.blocks, doc_id, rel))
+    return DocumentContent(doc, chunks, mandates, dict(clean.dropped))
+
+
+def _check_text_layer(raw: RawDocument) -> None:
+    """Raise when the PDF has no text layer: little text on average and no page of text.
+
+    A manual with many blank or figure pages still has pages of text, and is read.
+    """
+    per_page = [sum(len(line.text) for line in page.lines) for page in raw.pages]
+    chars = sum(per_page)
+    if chars < _MIN_CHARS_PER_PAGE * len(per_page) and max(per_page, default=0) < _MIN_CHARS_TEXT_PAGE:
+        pages = f"{len(per_page)} page{'s' if len(per_page) > 1 else ''}"
+        raise ExtractionError(f"no text layer: needs OCR ({chars} characters of text on {pages})")
+
+
+def _check_readable(text: str, clean: CleanDocument) -> None:
+    """Raise, with the true reason, when the cleaned text has nothing to index."""
+    if not any(c.isalpha() for c in text):
+        if not text.strip() and clean.dropped:
+            kinds = ", ".join(f"{kind} ({n} page{'s' if n > 1 else ''})" for kind, n in clean.dropped.items())
+            raise ExtractionError(f"nothing to index: only a table of contents, an index or a bibliography: {kinds}")
+        chars = sum(not c.isspace() for c in text)
+        raise ExtractionError(f"no words to index: the text layer holds only numbers and symbols "
+                              f"({chars} characters, no letter)")
+    if not is_language(text):
+        raise ExtractionError("unreadable text: the letters do not form words "
+                              "(a font without Unicode mapping?); needs OCR")
+
+
+def _document_language(clean: CleanDocument) -> str | None:
+    """The language of the document's prose, sampled evenly over it (not its first pages:
+    a licence in English opens many French manuals)."""
+    prose = [b.text for b in clean.blocks if b.kind == "paragraph" and len(b.text) >= 80 and is_prose(b.text)]
+    total = sum(map(len, prose))
+    if total == 0:
+        return detect_language("\n".join(b.text for b in clean.blocks))
+    step = max(1, round(total / _LANGUAGE_SAMPLE))
+    return detect_language("\n".join(prose[::step]))

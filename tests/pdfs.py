@@ -116,3 +116,72 @@ def prose(topic: str, n_lines: int = 4) -> Para:
         "Une évaluation continue permet d’ajuster les moyens et de mesurer les retombées.",
     ]
     return Para((base * 2)[:n_lines])
+
+
+def tex_accents_pdf(path: Path, lines: list[list[tuple[str, str | None]]], size: float = 11.0) -> Path:
+    """Words typeset as TeX does with its old fonts: a separate accent glyph over (or, for
+    the cedilla, under) a letter. Each line is a list of ``(text, accent)``; the accent,
+    when given, is drawn over the first character of ``text``."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSerif.ttf"))
+    pdf.set_font("DejaVu", "", size)
+    y = 80.0
+    for parts in lines:
+        x = 72.0
+        for text, accent in parts:
+            if accent:
+                first, width = pdf.get_string_width(text[0]), pdf.get_string_width(accent)
+                raise_by = -0.22 * size if text[0].isupper() else 0.0  # the glyph has its own height
+                pdf.text(x + (first - width) / 2, y + raise_by, accent)
+            pdf.text(x, y, text)
+            x += pdf.get_string_width(text)
+        y += size * 1.3
+    pdf.output(str(path))
+    return path
+
+
+def _pdf_string(data: bytes) -> bytes:
+    return b"(" + data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def raw_fonts_pdf(path: Path, runs: list[tuple[str, float, bytes]]) -> Path:
+    """A one-page PDF written by hand, for fonts fpdf2 cannot make: each run is
+    ``(font, size, bytes)`` on its own line, the font being ``Helvetica`` (body text),
+    ``Emmentaler-20`` (LilyPond's music font, not embedded) or ``Type3`` (a font without
+    a name nor Unicode mapping, as dvips makes them: PDFium reports its raw codes)."""
+    names = " ".join(f"/a{i}" for i in range(256))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /Helvetica 5 0 R /Emmentaler-20 6 0 R /Type3 7 0 R >> >> >>",
+        None,  # the content stream, below
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Emmentaler-20 /Encoding /WinAnsiEncoding >>",
+        (b"<< /Type /Font /Subtype /Type3 /FontBBox [0 0 500 700] /FontMatrix [0.001 0 0 0.001 0 0] "
+         b"/CharProcs << " + " ".join(f"/a{i} 8 0 R" for i in range(256)).encode() + b" >> "
+         b"/Encoding << /Type /Encoding /Differences [0 " + names.encode() + b"] >> "
+         b"/FirstChar 0 /LastChar 255 /Widths [" + b"500 " * 256 + b"] /Resources << >> >>"),
+        b"<< /Length 9 >>\nstream\n500 0 d0\n\nendstream",
+    ]
+    content = b""
+    y = 780.0
+    for font, size, data in runs:
+        content += b"BT /%s %.1f Tf 60 %.1f Td %s Tj ET\n" % (font.encode(), size, y, _pdf_string(data))
+        y -= size * 1.6
+    objects[3] = b"<< /Length %d >>\nstream\n" % len(content) + content + b"endstream"
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
