@@ -41,8 +41,9 @@ from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, Inde
 from .lexical import BM25_B, BM25_K1
 from .mandates import mandate_lexical_text, mandate_text, with_path
 from .records import Chunk, Skipped
-from .store import (Collection, EmbeddingCache, KbIndex, build_lock, current_version, load_index, read_manifest,
-                    read_status, salvage_vectors, save_index)
+from .store import (Collection, EmbeddingCache, KbIndex, build_lock, current_version, load_index, ocr_cache_dir,
+                    read_manifest, read_status, salvage_vectors, save_index)
+from .ocr import OcrOptions, OcrSettings, ocr_available, prune_cache
 from .workers import Job, ReadLimits, read_all
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class BuildOptions:
     exact_max: int = EXACT_MAX  # above this many chunks, an approximate (HNSW) index
     batch_size: int = 16
     limits: ReadLimits = field(default_factory=ReadLimits)  # memory and time per document, workers
+    ocr: bool = True  # OCR scanned pages when Tesseract is installed (`kb build --no-ocr`: never)
+    ocr_settings: OcrSettings = field(default_factory=OcrSettings)
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,14 @@ class BuildReport:
     version: str
     notes: tuple[str, ...] = ()
     mandates: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)  # pages of tables of contents, indexes, bibliographies
+    ocr: tuple[dict[str, Any], ...] = ()  # documents with scanned pages: pages OCR'd, confidence, language
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.update(added=list(self.added), updated=list(self.updated), removed=list(self.removed),
-                 skipped=[asdict(s) for s in self.skipped], seconds=round(self.seconds, 3), notes=list(self.notes))
+                 skipped=[asdict(s) for s in self.skipped], seconds=round(self.seconds, 3), notes=list(self.notes),
+                 ocr=list(self.ocr))
         return d
 
 
@@ -210,6 +216,8 @@ class _Previous:
 
     def __init__(self, prev: KbIndex) -> None:
         self.documents = {d.sha256: d for d in prev.documents}
+        self.dropped = {f["sha256"]: f.get("dropped", {}) for f in prev.manifest.get("files", {}).values()
+                        if f.get("status") == "indexed"}
         self.chunks: dict[str, list[Chunk]] = defaultdict(list)
         self.mandates: dict[str, list] = defaultdict(list)
         for c in prev.chunks:
@@ -222,10 +230,26 @@ class _Previous:
         doc = self.documents[task.sha256]
         chunks = tuple(replace(c, path=task.path) for c in self.chunks[doc.doc_id])
         return DocumentContent(replace(doc, path=task.path), chunks,
-                               tuple(with_path(self.mandates[doc.doc_id], task.path)))
+                               tuple(with_path(self.mandates[doc.doc_id], task.path)), self.dropped.get(doc.sha256, {}))
 
 
-def _read(corpus: Path, plan: BuildPlan, prev: KbIndex | None, options: BuildOptions,
+class _OcrProgress:
+    """Pages OCR'd out of the pages announced so far, as the progress stage « ocr »."""
+
+    def __init__(self, tick: Progress) -> None:
+        self.tick, self.announced, self.done = tick, 0, 0
+
+    def announce(self, pages: int) -> None:
+        self.announced += pages
+        self.tick("ocr", self.done, self.announced)
+
+    def finished(self, content: DocumentContent | ExtractionError) -> None:
+        if isinstance(content, DocumentContent) and content.document.ocr_pages and self.announced:
+            self.done = min(self.announced, self.done + len(content.document.ocr_pages))
+            self.tick("ocr", self.done, self.announced)
+
+
+def _read(corpus: Path, plan: BuildPlan, prev: KbIndex | None, options: BuildOptions, ocr: OcrOptions,
           tick: Progress) -> tuple[list[DocumentContent], list[Skipped]]:
     """Reuse, skip or read each task; new documents are read by bounded worker processes."""
     previous = _Previous(prev) if prev is not None else None
@@ -241,7 +265,10 @@ def _read(corpus: Path, plan: BuildPlan, prev: KbIndex | None, options: BuildOpt
     total = len(plan.tasks)
     progress = iter(range(len(outcomes) + 1, total + 1))
     tick("extract", len(outcomes), total)
-    for job, outcome in read_all(jobs, options.chunking, options.limits, lambda: tick("extract", next(progress), total)):
+    pages = _OcrProgress(tick)
+    for job, outcome in read_all(jobs, options.chunking, options.limits, lambda: tick("extract", next(progress), total),
+                                 replace(ocr, announce=pages.announce)):
+        pages.finished(outcome)
         if isinstance(outcome, ExtractionError):
             if outcome.reason.startswith("unexpected error"):
                 log.error("unexpected error reading %s: %s", job.path, outcome.reason)
@@ -332,7 +359,11 @@ def _previous(index_dir: Path, full: bool, notes: list[str]) -> tuple[KbIndex | 
 
 
 def _pipeline_fingerprint(options: BuildOptions) -> dict[str, Any]:
-    return {"version": PIPELINE_VERSION, "chunking": options.chunking.to_dict()}
+    """What a PDF turns into depends on these: when one changes, every file is read again
+    (installing Tesseract, or --no-ocr, changes the last one)."""
+    ocr = options.ocr and ocr_available(options.ocr_settings.language) is None
+    return {"version": PIPELINE_VERSION, "chunking": options.chunking.to_dict(),
+            "ocr": options.ocr_settings.fingerprint() if ocr else "off"}
 
 
 def build_embedder_spec(index_dir: str | Path, requested: str | None = None) -> str:
@@ -362,8 +393,30 @@ def _file_entries(files: dict, plan: BuildPlan, contents: list[DocumentContent],
         if s.path in entries:
             entries[s.path].update(status="skipped", reason=s.reason)
     for d in contents:
-        entries[d.document.path].update(status="indexed", doc_id=d.document.doc_id)
+        entries[d.document.path].update(status="indexed", doc_id=d.document.doc_id, dropped=dict(d.dropped))
     return entries
+
+
+def _scanned(contents: list[DocumentContent]) -> tuple[dict[str, Any], ...]:
+    """What OCR did, document by document (only documents with scanned pages)."""
+    return tuple({"path": d.document.path, "pages": list(d.document.ocr_pages),
+                  "confidence": d.document.ocr_confidence, "low_confidence_pages": list(d.document.low_confidence_pages),
+                  "unread_pages": list(d.document.unread_pages), "lang": d.document.lang}
+                 for d in contents if d.document.ocr_pages or d.document.unread_pages)
+
+
+def _summary(contents: list[DocumentContent], skipped: list[Skipped], entries: dict, prev_files: dict,
+             plan: BuildPlan, embedder: Embedder, notes: list[str]) -> dict[str, Any]:
+    """The fields of the build report that do not depend on writing."""
+    added, updated, unchanged = _changes(entries, prev_files)
+    dropped: dict[str, int] = {}
+    for d in contents:
+        for kind, n in d.dropped.items():
+            dropped[kind] = dropped.get(kind, 0) + n
+    return dict(documents=len(contents), chunks=sum(len(d.chunks) for d in contents), added=tuple(added),
+                updated=tuple(updated), removed=plan.removed, unchanged=unchanged, skipped=tuple(skipped),
+                model=embedder.model_id, notes=tuple(notes), mandates=sum(len(d.mandates) for d in contents),
+                dropped=dropped, ocr=_scanned(contents))
 
 
 def _changes(entries: dict, prev_files: dict) -> tuple[list[str], list[str], int]:
@@ -455,28 +508,28 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
 
         files, unreadable = _scan(corpus, prev_files, tick)
         plan = plan_build({rel: f["sha256"] for rel, f in files.items()}, prev_files, same_pipeline)
-        contents, skipped = _read(corpus, plan, prev if same_pipeline else None, options, tick)
+        ocr = OcrOptions(options.ocr, ocr_cache_dir(index_dir), options.ocr_settings)
+        contents, skipped = _read(corpus, plan, prev if same_pipeline else None, options, ocr, tick)
         skipped = sorted([*unreadable, *plan.duplicates, *skipped], key=lambda s: s.path)
         entries = _file_entries(files, plan, contents, skipped)
-        added, updated, unchanged = _changes(entries, prev_files)
-        report = dict(documents=len(contents), chunks=sum(len(d.chunks) for d in contents), added=tuple(added),
-                      updated=tuple(updated), removed=plan.removed, unchanged=unchanged, skipped=tuple(skipped),
-                      model=embedder.model_id, notes=tuple(notes), mandates=sum(len(d.mandates) for d in contents))
+        report = _summary(contents, skipped, entries, prev_files, plan, embedder, notes)
         if prev is not None and same_model and same_pipeline and _same_files(entries, prev_files):
             return BuildReport(**report, seconds=time.perf_counter() - started, embedded=0, written=False,
                                version=prev.version)
 
         models = _seeded_models(index_dir, prev, damaged, embedder, second)
         index, embedded = _assemble(contents, models, options, tick)
-        index = save_index(index_dir, replace(index, manifest=_manifest(index, corpus, options, skipped, entries)))
+        index = save_index(index_dir, replace(index, manifest=_manifest(index, corpus, options, skipped, entries,
+                                                                                report["ocr"])))
         models.cache.clear()
+        prune_cache(ocr.cache_dir, {d.document.sha256 for d in contents})
         tick("write", 1, 1)
         return BuildReport(**report, seconds=time.perf_counter() - started, embedded=embedded, written=True,
                            version=index.version)
 
 
 def _manifest(index: KbIndex, corpus: Path, options: BuildOptions, skipped: list[Skipped],
-              entries: dict) -> dict[str, Any]:
+              entries: dict, ocr: tuple[dict[str, Any], ...]) -> dict[str, Any]:
     return {
         "kb_version": __version__,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -487,6 +540,7 @@ def _manifest(index: KbIndex, corpus: Path, options: BuildOptions, skipped: list
         "extractor": "pypdfium2",
         "skipped": [asdict(s) for s in skipped],
         "files": entries,
+        "ocr": list(ocr),
     }
 
 

@@ -24,7 +24,8 @@ def _print_json(obj: Any) -> None:
 class _Bars:
     """One tqdm bar per build stage, on stderr (hidden when stderr is not a terminal)."""
 
-    LABELS = {"scan": "Lecture des fichiers", "extract": "Extraction", "embed": "Vectorisation", "write": "Écriture"}
+    LABELS = {"scan": "Lecture des fichiers", "extract": "Extraction", "ocr": "Reconnaissance de caractères (pages)",
+              "embed": "Vectorisation", "write": "Écriture"}
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -60,7 +61,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     bars = _Bars(quiet=args.json)
     try:
         report = build_index(corpus_dir(args.corpus), index_dir(args.index), embedder,
-                             BuildOptions(full=args.full), progress=bars, second=second)
+                             BuildOptions(full=args.full, ocr=not args.no_ocr), progress=bars, second=second)
     finally:
         bars.close()
     if args.json:
@@ -83,10 +84,27 @@ def _print_build(report) -> None:
             print(f"  {label} : {p}")
     for note in report.notes:
         print(f"  note : {note}")
+    if report.dropped:
+        names = {"toc": "tables des matières", "index": "index", "bibliography": "bibliographies"}
+        print("  laissés hors des passages : " + ", ".join(f"{n} page(s) de {names.get(k, k)}"
+                                                         for k, n in sorted(report.dropped.items())))
+    _print_ocr(report.ocr)
     if report.skipped:
         print(f"{len(report.skipped)} fichier(s) ignoré(s) :")
         for s in report.skipped:
             print(f"  {s.path} : {french_reason(s.reason)}")
+
+
+def _print_ocr(scanned) -> None:
+    for d in scanned:
+        if d["pages"]:
+            conf = f", confiance moyenne {d['confidence']:.0f}/100" if d.get("confidence") is not None else ""
+            low = f" ; fiabilité faible p. {', '.join(map(str, d['low_confidence_pages']))}" \
+                if d.get("low_confidence_pages") else ""
+            print(f"  OCR : {d['path']} — {len(d['pages'])} page(s) reconnue(s){conf}, langue {d.get('lang')}{low}")
+        if d.get("unread_pages"):
+            print(f"  OCR : {d['path']} — {len(d['unread_pages'])} page(s) numérisée(s) non lue(s) "
+                  "(OCR désactivée ou Tesseract absent : installez tesseract-ocr-fra)")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -109,6 +127,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  ignorés       {len(status.skipped)} fichier(s) :")
         for s in status.skipped:
             print(f"    {s.path} : {french_reason(s.reason)}")
+    _print_ocr(status.ocr)
     return 0
 
 
@@ -280,6 +299,7 @@ def _add_build(sub) -> None:
     p.add_argument("--strict", action="store_true", help="code de sortie 3 si un fichier a été ignoré")
     p.add_argument("--model", metavar="SPEC", help="modèle : e5, minilm, st:DOSSIER, hash ($KB_EMBEDDER) ; "
                    "défaut : celui de l'index, sinon e5")
+    p.add_argument("--no-ocr", action="store_true", help="ne pas lire les pages numérisées (OCR)")
     p.add_argument("--second-model", metavar="SPEC",
                    help="un second modèle, plus fort, qui reclasse les meilleurs passages (st:DOSSIER ; "
                         "$KB_SECOND_MODEL ; none pour l'ôter) ; défaut : celui de l'index, sinon aucun")

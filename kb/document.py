@@ -18,12 +18,14 @@ from .errors import ExtractionError
 from .extract import RawDocument, extract_pdf
 from .language import detect_language, is_language, is_prose, passage_language
 from .mandates import extract_mandates
+from .ocr import OcrOptions, cached_ocr, ocr_available, pages_needing_ocr
 from .records import Chunk, Document, Mandate
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
-PIPELINE_VERSION = 5  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
+PIPELINE_VERSION = 6  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
 # 5: TeX accents recomposed, T1 codes and symbol fonts, tables of contents/indexes/bibliographies left out,
-# running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters
+# running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters;
+# 6: scanned pages OCR'd
 _MIN_CHARS_PER_PAGE = 10  # fewer on average, and no page of text (below): no text layer
 _MIN_CHARS_TEXT_PAGE = 200  # a page with this many characters is text, however many blank pages surround it
 _LANGUAGE_SAMPLE = 5000  # characters of prose, spread over the document, to tell its language
@@ -59,19 +61,21 @@ def infer_doc_type(path: str, title: str) -> str:
     return "document"
 
 
-def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings) -> DocumentContent:
-    """Extract, clean, check and chunk one PDF, and read the mandates it describes.
+def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings,
+                  ocr: OcrOptions | None = None) -> DocumentContent:
+    """Extract (OCR'ing the scanned pages first), clean, check and chunk one PDF, and read its mandates.
 
     Args:
         path: the file to read.
         rel: its path relative to the corpus (what citations show).
         sha: the SHA-256 of its bytes (the document id is derived from it).
         settings: chunk sizes.
+        ocr: whether and where to OCR scanned pages (None: never).
 
     Raises:
         ExtractionError: with the reason the file cannot be indexed.
     """
-    raw = extract_pdf(path)
+    raw, scan = _text_of(path, sha, ocr)
     _check_text_layer(raw)
     clean = clean_document(raw, path)
     full_text = "\n".join(b.text for b in clean.blocks)
@@ -83,9 +87,31 @@ def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings) -> Do
     chunks = tuple(Chunk(f"{doc_id}-{i:04d}", doc_id, rel, clean.title, p.page, p.page_end,
                          p.section, passage_language(p.text, lang), p.text) for i, p in enumerate(passages))
     doc = Document(doc_id, rel, clean.title, clean.year, lang, len(raw.pages), sha,
-                   infer_doc_type(rel, clean.title), len(chunks))
+                   infer_doc_type(rel, clean.title), len(chunks), **scan)
     mandates = tuple(extract_mandates(clean.blocks, doc_id, rel))
     return DocumentContent(doc, chunks, mandates, dict(clean.dropped))
+
+
+def _text_of(path: Path, sha: str, ocr: OcrOptions | None) -> tuple[RawDocument, dict]:
+    """The PDF's text, from an OCR'd copy when some of its pages are scans; and what OCR did.
+
+    Without OCR (turned off, or Tesseract missing), a document made only of scans
+    is skipped with the reason, and a mixed one is indexed from its text pages.
+    """
+    raw = extract_pdf(path)
+    pages = pages_needing_ocr(path) if ocr is not None else []
+    if not pages:
+        return raw, {}
+    missing = ocr_available(ocr.settings.language) if ocr.enabled else "needs OCR: kb build --no-ocr"
+    if missing:
+        if len(pages) == len(raw.pages):
+            raise ExtractionError(f"no text layer: {missing}")
+        return raw, {"unread_pages": tuple(pages)}
+    copy, result = cached_ocr(path, sha, pages, ocr)
+    conf = result.mean_confidence
+    return extract_pdf(copy), {"ocr_pages": tuple(result.pages_ocred),
+                               "ocr_confidence": None if conf is None else round(conf, 1),
+                               "low_confidence_pages": tuple(result.low_confidence_pages())}
 
 
 def _check_text_layer(raw: RawDocument) -> None:

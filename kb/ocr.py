@@ -28,9 +28,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ExtractionError
@@ -473,6 +473,7 @@ class OcrOptions:
     enabled: bool = True
     cache_dir: Path | None = None
     settings: OcrSettings = OcrSettings()
+    announce: Callable[[int], None] | None = field(default=None, compare=False)  # told the pages to OCR
 
 
 def cached_ocr(src: Path, sha: str, pages: list[int], options: OcrOptions) -> tuple[Path, OcrResult]:
@@ -493,6 +494,8 @@ def cached_ocr(src: Path, sha: str, pages: list[int], options: OcrOptions) -> tu
             return pdf, OcrResult.from_json(meta.read_text(encoding="utf-8"))
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is made again
+    if options.announce is not None:
+        options.announce(len(pages))
     options.cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = options.cache_dir / f".{key}.{os.getpid()}.pdf"
     try:

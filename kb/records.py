@@ -54,6 +54,7 @@ class Document:
     ocr_pages: tuple[int, ...] = ()  # pages whose text comes from OCR (1-based)
     ocr_confidence: float | None = None  # Tesseract's mean word confidence over those pages (0–100)
     low_confidence_pages: tuple[int, ...] = ()  # OCR'd pages read with a doubtful confidence
+    unread_pages: tuple[int, ...] = ()  # scanned pages left unread (OCR off or not installed)
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,10 @@ class IndexStatus:
     built_at: str
     corpus: str | None
     skipped: tuple[Skipped, ...]
+    ocr: tuple[dict[str, Any], ...] = ()  # documents with scanned pages: path, pages, confidence, lang
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["skipped"] = [asdict(s) for s in self.skipped]
+        d["ocr"] = list(self.ocr)
         return d

@@ -209,7 +209,8 @@ def read_status(index_dir: str | Path) -> IndexStatus:
     try:
         return IndexStatus(str(version.parent), version.name, m["documents"], m["chunks"], m["mandates"],
                            m["embedder"]["model_id"], m["embedder"]["spec"], m["dense"]["type"], m["built_at"],
-                           m.get("corpus"), tuple(Skipped(s["path"], s["reason"]) for s in m["skipped"]))
+                           m.get("corpus"), tuple(Skipped(s["path"], s["reason"]) for s in m["skipped"]),
+                           tuple(m.get("ocr", ())))
     except (KeyError, TypeError) as exc:
         raise IndexCorruptError(f"index endommagé, il manque {exc} au manifeste de {version} : {_REBUILD}") from None
 
@@ -405,7 +406,7 @@ def _chunk(row: dict[str, Any]) -> Chunk:
 
 def _document(row: dict[str, Any]) -> Document:
     d = {k: row[k] for k in Document.__dataclass_fields__ if k in row}
-    for k in ("ocr_pages", "low_confidence_pages"):
+    for k in ("ocr_pages", "low_confidence_pages", "unread_pages"):
         d[k] = tuple(d.get(k, ()))
     return Document(**d)
 

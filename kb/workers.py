@@ -21,7 +21,7 @@ import os
 import resource
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -29,6 +29,7 @@ from typing import Callable, Iterator, Sequence
 from .chunk import ChunkSettings
 from .document import DocumentContent, read_document
 from .errors import ExtractionError
+from .ocr import OcrOptions
 
 _MB = 1024 * 1024
 
@@ -58,10 +59,10 @@ def _unexpected(exc: BaseException) -> ExtractionError:
     return ExtractionError(f"unexpected error while reading: {type(exc).__name__}: {exc}")
 
 
-def read_one(job: Job, settings: ChunkSettings) -> DocumentContent | ExtractionError:
+def read_one(job: Job, settings: ChunkSettings, ocr: OcrOptions | None = None) -> DocumentContent | ExtractionError:
     """The per-document chain with every error turned into a reason (in whatever process runs it)."""
     try:
-        content = read_document(job.file, job.path, job.sha256, settings)
+        content = read_document(job.file, job.path, job.sha256, settings, ocr)
         for c in content.chunks:
             c.text.encode("utf-8")  # what cannot be stored must fail here, for this file only
         return content
@@ -73,11 +74,17 @@ def read_one(job: Job, settings: ChunkSettings) -> DocumentContent | ExtractionE
         return _unexpected(exc)
 
 
-def _worker_main(conn: Connection, memory_mb: int, settings: ChunkSettings) -> None:
-    """Body of a worker: cap the address space, then read the jobs the parent sends until None."""
+def _worker_main(conn: Connection, memory_mb: int, settings: ChunkSettings, ocr: OcrOptions | None) -> None:
+    """Body of a worker: cap the address space, then read the jobs the parent sends until None.
+
+    Before OCR'ing a document it tells the parent how many pages (``("ocr", n)``): the
+    document's time bound grows by the OCR time bound of that many pages.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     limit = memory_mb * _MB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if ocr is not None:
+        ocr = replace(ocr, announce=lambda pages: conn.send(("ocr", pages)))
     while True:
         try:
             job = conn.recv()
@@ -85,13 +92,13 @@ def _worker_main(conn: Connection, memory_mb: int, settings: ChunkSettings) -> N
             return
         if job is None:
             return
-        conn.send(read_one(job, settings))
+        conn.send(read_one(job, settings, ocr))
 
 
 class _Worker:
-    def __init__(self, ctx, limits: ReadLimits, settings: ChunkSettings) -> None:
+    def __init__(self, ctx, limits: ReadLimits, settings: ChunkSettings, ocr: OcrOptions | None) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, limits.memory_mb, settings), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, limits.memory_mb, settings, ocr), daemon=True)
         self.process.start()
         child.close()
         self.job: Job | None = None
@@ -132,7 +139,8 @@ def _death_reason(worker: _Worker, limits: ReadLimits) -> ExtractionError:
 
 
 def read_all(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits | None = None,
-             done: Callable[[], None] | None = None) -> Iterator[tuple[Job, DocumentContent | ExtractionError]]:
+             done: Callable[[], None] | None = None, ocr: OcrOptions | None = None,
+             ) -> Iterator[tuple[Job, DocumentContent | ExtractionError]]:
     """Read every job, yielding ``(job, content or reason)`` as each finishes (not in order).
 
     Args:
@@ -140,22 +148,26 @@ def read_all(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits | 
         settings: chunk sizes.
         limits: memory and time bounds, number of workers.
         done: called after each document (progress).
+        ocr: whether and where scanned pages are OCR'd (its ``announce`` hears of the pages to OCR).
     """
     limits = limits or ReadLimits()
     tick = done or (lambda: None)
     if limits.workers < 0 or not jobs:
         for job in jobs:
-            yield job, read_one(job, settings)
+            yield job, read_one(job, settings, ocr)
             tick()
         return
-    yield from _pool(jobs, settings, limits, tick)
+    yield from _pool(jobs, settings, limits, tick, ocr)
 
 
-def _pool(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits,
-          tick: Callable[[], None]) -> Iterator[tuple[Job, DocumentContent | ExtractionError]]:
+def _pool(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits, tick: Callable[[], None],
+          ocr: OcrOptions | None) -> Iterator[tuple[Job, DocumentContent | ExtractionError]]:
     ctx = _context()
     queue = list(reversed(jobs))
-    workers = [_Worker(ctx, limits, settings) for _ in range(limits.worker_count(len(jobs)))]
+    announce = ocr.announce if ocr is not None and ocr.announce else (lambda pages: None)
+    page_bound = ocr.settings.timeout if ocr is not None else 0.0
+    ocr = replace(ocr, announce=None) if ocr is not None else None  # a callable of this process stays here
+    workers = [_Worker(ctx, limits, settings, ocr) for _ in range(limits.worker_count(len(jobs)))]
     try:
         for w in workers:
             if queue:
@@ -169,11 +181,15 @@ def _pool(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits,
                 outcome = _collect(w, ready, limits)
                 if outcome is None:
                     continue
+                if isinstance(outcome, tuple):  # ("ocr", pages): more time for this document
+                    w.started += outcome[1] * page_bound
+                    announce(outcome[1])
+                    continue
                 job = w.job
                 w.job = None
                 if not w.process.is_alive() or isinstance(outcome, _Replace):
                     w.kill()
-                    workers[i] = w = _Worker(ctx, limits, settings)
+                    workers[i] = w = _Worker(ctx, limits, settings, ocr)
                     outcome = outcome.reason if isinstance(outcome, _Replace) else outcome
                 yield job, outcome
                 tick()
