@@ -1,19 +1,34 @@
 """The Streamlit app through streamlit.testing (AppTest): every page, with a real index."""
 from __future__ import annotations
 
-import shutil
+import re
 from pathlib import Path
 
 import pytest
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 from conftest import DEMO_CORPUS
+from kb.auth import hash_password
 from kb.build import build_index
 from kb.embed import HashEmbedder
-from pdfs import Heading, make_pdf, prose
+from pdfs import Heading, encrypt_pdf, make_pdf, prose
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FICHE = "fiche-atelier-cadres-strategiques-municipaux.pdf"
+ADMIN_PASSWORD = "mot-de-passe-admin"
+READ_PASSWORD = "lecture-equipe"
+
+
+@pytest.fixture(autouse=True)
+def server_address(monkeypatch):
+    """Loopback by default, as scripts/app.sh; no secret from the environment. Yields a setter."""
+    monkeypatch.delenv("KB_ADMIN_PASSWORD_HASH", raising=False)
+    monkeypatch.delenv("KB_READ_PASSWORD_HASH", raising=False)
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "127.0.0.1")
+    yield lambda address: st_config.set_option("server.address", address)
+    st_config.set_option("server.address", before)
 
 
 @pytest.fixture
@@ -22,19 +37,44 @@ def demo_env(monkeypatch, demo_hash_index):
     monkeypatch.setenv("KB_CORPUS", str(DEMO_CORPUS))
 
 
-def app(**query_params) -> AppTest:
+def app(secrets: dict | None = None, **query_params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
+    if secrets:
+        at.secrets["kb"] = secrets
     at.query_params.update(query_params)
     return at.run()
 
 
+def plain(markdown: str) -> str:
+    """What a person reads of an escaped Markdown string."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
-                     + [i.value for i in at.info] + [w.value for w in at.warning] + [s.value for s in at.subheader])
+    return plain("\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+                     + [w.value for w in at.warning] + [e.value for e in at.error] + [s.value for s in at.success]
+                     + [s.value for s in at.subheader] + [b.label for b in at.button]))
 
 
 def card_paths(at: AppTest) -> list[str]:
-    return [c.value.split(" · ")[0] for c in at.caption if " · pertinence " in c.value]
+    return [plain(c.value).split(" · ")[0] for c in at.caption if " · pertinence " in c.value]
+
+
+def card_titles(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if 'class="kb-card-title"' in m.value]
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def labels(at: AppTest) -> set[str]:
+    return {b.label for b in at.button}
+
+
+def search(at: AppTest, query: str) -> AppTest:
+    at.text_input(key="f_q").input(query)
+    return button(at, "Rechercher").click().run()
 
 
 # -- Recherche -----------------------------------------------------------------------------
@@ -42,23 +82,31 @@ def card_paths(at: AppTest) -> list[str]:
 def test_search_returns_cited_results_with_related_mandates(demo_env):
     at = app()
     assert not at.exception
-    assert "par exemple" in texts(at)  # the empty state says what to try
-    at.text_input(key="f_q").input("Coalition montréalaise des Tables de quartier").run()
+    assert "Par exemple" in texts(at)  # the empty state says what to try
+    search(at, "Coalition montréalaise des Tables de quartier")
     assert not at.exception
     assert card_paths(at)[0] == "roles-acteurs-developpement-communautes-2015.pdf"
-    first = next(m.value for m in at.markdown if m.value.startswith("**1. "))
-    assert "Les rôles, les contributions" in first and "p. " in first
+    first = card_titles(at)[0]
+    assert "1. Les rôles, les contributions" in first and "p&#46; " in first
     assert any("<mark>" in m.value for m in at.markdown)
     assert "Mandats liés" in [s.value for s in at.subheader]
     assert at.query_params["q"] == "Coalition montréalaise des Tables de quartier"
 
 
-def test_related_mandates_for_a_practice_query(demo_env):
-    at = app(q="gouvernance partagée")
+def test_example_queries_are_buttons_that_run_the_query(demo_env):
+    at = app()
+    assert {"gouvernance partagée", "participation citoyenne"} <= labels(at)
+    button(at, "gouvernance partagée").click().run()
     assert not at.exception
-    body = texts(at)
-    assert "Laboratoires autour de la gouvernance partagée" in body
-    assert "Service de la culture de la Ville de Montréal" in body
+    assert at.text_input(key="f_q").value == "gouvernance partagée" and at.query_params["q"] == "gouvernance partagée"
+    assert card_paths(at)
+
+
+def test_scores_in_french_number_format_and_languages_named(demo_env):
+    at = app(q="gouvernance partagée")
+    scores = [c.value.split("pertinence ")[1] for c in at.caption if " · pertinence " in c.value]
+    assert scores and all(re.fullmatch(r"\d+,\d\d", s) for s in scores)
+    assert "français" in at.selectbox(key="f_lang").options and "fr" not in at.selectbox(key="f_lang").options
 
 
 def test_filters_narrow_results(demo_env):
@@ -94,7 +142,25 @@ def test_no_result_unknown_word_and_stop_word_states(demo_env):
     at = app(q="gouvernance", doc=FICHE, year="2015")  # no document is both
     assert "Aucun passage" in texts(at) and "retirez des filtres" in texts(at)
     at = app(q="gouvernance zzzzqqqq")
-    assert "Absent des documents : « zzzzqqqq »" in texts(at) and card_paths(at)
+    assert "Introuvable dans les documents : « zzzzqqqq »" in texts(at) and card_paths(at)
+
+
+def test_typo_gets_a_suggestion_that_runs_when_clicked(demo_env):
+    at = app(q="gouvernanse partagée")
+    suggestion = button(at, "Vouliez-vous dire : gouvernance partagée ?")
+    suggestion.click().run()
+    assert not at.exception
+    assert at.text_input(key="f_q").value == "gouvernance partagée" and at.query_params["q"] == "gouvernance partagée"
+    assert not any(b.label.startswith("Vouliez-vous dire") for b in at.button)
+    at = app(q="gouvernanse")  # nothing matches the query as typed: the correction is searched
+    assert "Résultats pour « **gouvernance** » (aucun résultat pour « gouvernanse »)" in texts(at)
+    assert card_paths(at) and "Introuvable" not in texts(at)
+
+
+def test_english_query_is_named_and_not_called_a_typo(demo_env):
+    at = app(q="how to involve citizens in local decisions")
+    body = texts(at)
+    assert "Requête reconnue comme anglaise" in body and "Introuvable" not in body and card_paths(at)
 
 
 def test_search_survives_a_visit_to_another_page(demo_env):
@@ -105,13 +171,24 @@ def test_search_survives_a_visit_to_another_page(demo_env):
     assert at.text_input(key="f_q").value == "briser les silos" and set(card_paths(at)) == {FICHE}
 
 
-def test_page_preview_and_download(demo_env):
+def test_page_preview_with_alt_text_and_download(demo_env):
     at = app(q="politique culturelle")
-    toggle = at.toggle[0]
-    toggle.set_value(True).run()
+    at.toggle[0].set_value(True).run()
     assert not at.exception
-    assert len(at.get("imgs")) >= 1 or at.get("image")  # the rendered page
+    images = at.get("image")
+    assert len(images) == 1
+    image = images[0].proto.imgs[0]
+    assert image.alt.startswith("Page ") and "le passage cité encadré" in image.alt and image.caption
     assert at.get("download_button")
+
+
+def test_a_new_search_closes_the_open_passage(demo_env):
+    at = app(q="politique culturelle")
+    at.toggle[0].set_value(True).run()
+    assert at.toggle[0].value and at.get("image")
+    search(at, "participation citoyenne")
+    assert not at.exception and card_paths(at)
+    assert not any(t.value for t in at.toggle) and not at.get("image")
 
 
 # -- Mandats -------------------------------------------------------------------------------
@@ -121,26 +198,63 @@ def test_mandates_page_ranks_the_expected_mandate_first(demo_env):
     at.switch_page("webui/mandats.py").run()
     assert not at.exception
     at.text_area(key="situation").input("politique culturelle municipale")
-    at.button[0].click().run()  # the form's submit button
+    button(at, "Trouver des mandats semblables").click().run()
     assert not at.exception
-    firsts = [m.value for m in at.markdown if m.value.startswith("**1. ")]
-    assert firsts and "Renouvellement de la Politique culturelle" in firsts[0]
-    assert "Pourquoi" in texts(at)
-    like = next(b for b in at.button if b.label == "Mandats semblables")
-    like.click().run()
+    firsts = card_titles(at)
+    assert firsts and "1. Renouvellement de la Politique culturelle" in firsts[0]
+    assert "Pourquoi :" in texts(at)
+    button(at, "Mandats semblables").click().run()
     assert any(s.value.startswith("Mandats semblables à « Renouvellement") for s in at.subheader)
 
 
-def test_mandates_table_filters(demo_env):
+def test_mandate_cards_say_ongoing_once(demo_env):
     at = app()
     at.switch_page("webui/mandats.py").run()
-    assert len(at.dataframe[0].value) == 11
+    at.text_area(key="situation").input("laboratoires gouvernance partagée vitalité culturelle")
+    button(at, "Trouver des mandats semblables").click().run()
+    cards = [m.value for m in at.markdown if "kb-card-title" in m.value and "en cours" in m.value]
+    assert cards and all(c.count("en cours") == 1 for c in cards)
+
+
+def test_mandates_table_columns_and_filters(demo_env):
+    at = app()
+    at.switch_page("webui/mandats.py").run()
+    table = at.dataframe[0].value
+    assert len(table) == 11 and list(table.columns) == ["Titre", "Mandataire", "Années", "Thèmes", "Source"]
     at.radio(key="t_state").set_value("En cours").run()
     assert len(at.dataframe[0].value) == 4
     at.radio(key="t_state").set_value("Tous").run()
     at.multiselect(key="t_themes").set_value(["immigration"]).run()
     table = at.dataframe[0].value
     assert len(table) == 1 and "Matanie" in table["Mandataire"].iloc[0]
+
+
+# -- Document text is inert ----------------------------------------------------------------------
+
+HOSTILE = "![x](http://127.0.0.1:9/x.png) <script>alert(1)</script>"
+
+
+@pytest.fixture
+def hostile_env(monkeypatch, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_pdf(corpus / "piege.pdf", [[Heading(f"Gouvernance {HOSTILE}"),
+                                    prose("gouvernance", 3), prose(f"gouvernance {HOSTILE}", 3)]],
+             title=f"Titre {HOSTILE}")
+    monkeypatch.setenv("KB_CORPUS", str(corpus))
+    monkeypatch.setenv("KB_INDEX", str(tmp_path / "index"))
+    build_index(corpus, tmp_path / "index", HashEmbedder())
+
+
+def test_document_markdown_and_html_are_shown_as_text(hostile_env):
+    at = app(q="gouvernance")
+    assert card_paths(at) == ["piege.pdf"]
+    html = "\n".join(m.value for m in at.markdown)
+    assert "Titre " in html and "&#33;&#91;x&#93;&#40;http&#58;//127&#46;0&#46;0&#46;1&#58;9/x&#46;png&#41;" in html
+    assert "![x](" not in html and "<script>" not in html and "](http" not in html
+    at.toggle[0].set_value(True).run()
+    caption = at.get("image")[0].proto.imgs[0].caption
+    assert "\\!\\[x\\](http\\://127.0.0.1\\:9/x.png)" in caption  # Markdown escaped in the image caption
 
 
 # -- Index (maintenance) -----------------------------------------------------------------------
@@ -156,43 +270,89 @@ def small_env(monkeypatch, tmp_path):
     return corpus
 
 
-def test_index_page_rebuild_reports_skipped_file(small_env):
-    at = app()
-    at.switch_page("webui/maintenance.py").run()
+def index_page(at: AppTest) -> AppTest:
+    return at.switch_page("webui/maintenance.py").run()
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    for name, data in files:
+        at.file_uploader[0].upload(name, data, "application/pdf")
+    return button(at, "Ajouter et mettre à jour l’index").click().run()
+
+
+def test_index_page_rebuild_agrees_with_itself(small_env, server_address):
+    server_address("10.1.2.3")  # no automatic first build on the search page
+    at = index_page(app())
     assert "Aucun index" in texts(at)
-    next(b for b in at.button if b.label == "Reconstruire").click().run()
+    server_address("127.0.0.1")
+    button(index_page(at), "Reconstruire").click().run()
     assert not at.exception
     assert any("Index mis à jour" in s.value for s in at.success)
-    table = at.table[-1].value
-    assert "casse.pdf" in list(table["Fichier"]) and "corrupt" in table["Raison"].iloc[0]
-    at.switch_page("webui/maintenance.py").run()
+    table = at.dataframe[0].value
+    assert list(table["Fichier"]) == ["casse.pdf"] and table["Raison"].iloc[0].startswith("PDF endommagé")
+    body = texts(at)
+    assert "Fichiers ignorés (1)" in body and "Aucun fichier ignoré" not in body and "Aucun index" not in body
     assert [m.value for m in at.metric][:3] == ["1", "1", "0"]
 
 
 def test_upload_adds_a_pdf_and_search_sees_it_without_restart(small_env, tmp_path):
     build_index(small_env, tmp_path / "index", HashEmbedder())
     at = app(q="immigration")
-    before = card_paths(at)
-    assert "ajout.pdf" not in before
+    assert "ajout.pdf" not in card_paths(at)
     pdf = make_pdf(tmp_path / "ajout.pdf", [[Heading("Accueil des personnes immigrantes"),
                                               prose("immigration", 6)]], title="Ajout")
-    at.switch_page("webui/maintenance.py").run()
-    at.file_uploader[0].upload("ajout.pdf", pdf.read_bytes(), "application/pdf").run()
-    next(b for b in at.button if b.label == "Ajouter et mettre à jour l'index").click().run()
+    upload(index_page(at), ("ajout.pdf", pdf.read_bytes()))
     assert not at.exception
     assert (small_env / "ajout.pdf").exists()
-    assert "`ajout.pdf` : ajouté" in texts(at)
+    assert "« ajout.pdf » : ajouté au corpus." in texts(at)
+    assert [m.value for m in at.metric][:1] == ["2"]  # the status, read after the rebuild
     at.switch_page("webui/recherche.py").run()
     assert "ajout.pdf" in card_paths(at)
 
 
-def test_search_page_offers_to_build_when_there_is_no_index(small_env):
-    at = app()
-    assert "Aucun index" in texts(at)
-    next(b for b in at.button if b.label == "Construire l'index maintenant").click().run()
+def test_broken_uploads_are_refused_with_their_reason(small_env, tmp_path):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    note = (small_env / "note.pdf").read_bytes()
+    clear = make_pdf(tmp_path / "clair.pdf", [[Heading("Un document"), prose("gouvernance", 4)]])
+    locked = encrypt_pdf(clear, tmp_path / "verrou.pdf", user_password="secret").read_bytes()
+    at = upload(index_page(app()), ("vide.pdf", b""), ("texte.pdf", b"bonjour"), ("coupe.pdf", note[: len(note) // 2]),
+                ("verrou.pdf", locked), ("copie.pdf", note))
     assert not at.exception
-    at.text_input(key="f_q").input("gouvernance").run()
+    errors = [plain(e.value) for e in at.error]
+    assert errors == ["« vide.pdf » refusé : fichier vide.",
+                      "« texte.pdf » refusé : ce n’est pas un PDF (pas d’en-tête %PDF).",
+                      "« coupe.pdf » refusé : PDF incomplet (pas de fin de fichier), sans doute un téléchargement "
+                      "interrompu.",
+                      "« verrou.pdf » refusé : protégé par un mot de passe : impossible de l’ouvrir.",
+                      "« copie.pdf » refusé : doublon de note.pdf (mêmes octets)."]
+    assert "ajouté" not in texts(at)
+    assert sorted(p.name for p in small_env.iterdir()) == ["casse.pdf", "note.pdf"]
+
+
+def test_retire_moves_the_pdf_aside_and_updates_the_index(small_env, tmp_path):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    at = index_page(app())
+    assert [m.value for m in at.metric][:1] == ["1"]
+    at.selectbox(key="retire_choice").select("note.pdf").run()
+    button(at, "Retirer ce document").click().run()
+    assert not at.exception
+    assert not (small_env / "note.pdf").exists() and (small_env / ".retires" / "note.pdf").exists()
+    assert "« note.pdf » a été déplacé vers « .retires/note.pdf »" in texts(at)
+    assert [m.value for m in at.metric][:1] == ["0"]
+
+
+def test_first_visit_builds_the_index_automatically(small_env):
+    at = app()
+    assert not at.exception
+    search(at, "gouvernance")
     assert card_paths(at) == ["note.pdf"]
+
+
+def test_no_automatic_build_for_a_reader_of_a_shared_server(small_env, server_address):
+    server_address("0.0.0.0")
+    at = app()
+    assert "un administrateur doit le construire" in texts(at)
+    assert not at.text_input and not (small_env.parent / "index").exists()
 
 
 def test_rebuild_does_not_break_another_session(small_env, tmp_path):
@@ -202,11 +362,82 @@ def test_rebuild_does_not_break_another_session(small_env, tmp_path):
     assert card_paths(a) == ["note.pdf"]
     make_pdf(small_env / "nouveau.pdf", [[Heading("Gouvernance partagée locale"), prose("gouvernance", 6)]],
              title="Nouveau")
-    b = app()
-    b.switch_page("webui/maintenance.py").run()
-    next(x for x in b.button if x.label == "Reconstruire").click().run()
+    b = index_page(app())
+    button(b, "Reconstruire").click().run()
     assert any("Index mis à jour" in s.value for s in b.success)
     assert len(list((tmp_path / "index").glob("v-*"))) == 2  # the previous version stays for readers
-    a.text_input(key="f_q").input("gouvernance partagée").run()
+    search(a, "gouvernance partagée")
     assert not a.exception
     assert set(card_paths(a)) == {"note.pdf", "nouveau.pdf"}
+
+
+# -- Access: only administrators write ---------------------------------------------------------
+
+WRITE_CONTROLS = {"Reconstruire", "Ajouter et mettre à jour l’index", "Retirer ce document"}
+
+
+@pytest.fixture(scope="module")
+def admin_hash() -> str:
+    return hash_password(ADMIN_PASSWORD)
+
+
+def login(at: AppTest, password: str) -> AppTest:
+    at.text_input(key="kb_admin_login_password").input(password)
+    return button(at, "Se connecter").click().run()
+
+
+def test_login_refused_keeps_the_index_page_read_only(small_env, tmp_path, admin_hash):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    at = index_page(app(secrets={"admin_password_hash": admin_hash}))
+    assert not WRITE_CONTROLS & labels(at) and "Se connecter" in labels(at)
+    login(at, "mauvais")
+    assert not at.exception
+    assert any("Mot de passe incorrect" in e.value for e in at.error)
+    assert not WRITE_CONTROLS & labels(at)
+
+
+def test_login_accepted_shows_the_write_controls_for_this_session(small_env, tmp_path, admin_hash):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    at = login(index_page(app(secrets={"admin_password_hash": admin_hash})), ADMIN_PASSWORD)
+    assert WRITE_CONTROLS <= labels(at) and "Se déconnecter" in labels(at)
+    other = index_page(app(secrets={"admin_password_hash": admin_hash}))  # another session is not logged in
+    assert not WRITE_CONTROLS & labels(other)
+    button(at, "Se déconnecter").click().run()
+    assert not WRITE_CONTROLS & labels(at) and "Se connecter" in labels(at)
+
+
+def test_secret_from_the_environment(small_env, tmp_path, admin_hash, monkeypatch, server_address):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    monkeypatch.setenv("KB_ADMIN_PASSWORD_HASH", admin_hash)
+    server_address("0.0.0.0")
+    at = login(index_page(app()), ADMIN_PASSWORD)
+    assert WRITE_CONTROLS <= labels(at)
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "", "192.168.1.20", "kb.example.org"])
+def test_write_controls_hidden_on_a_shared_address_without_a_secret(small_env, tmp_path, server_address, address):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    server_address(address)
+    at = index_page(app())
+    assert not WRITE_CONTROLS & labels(at) and "Se connecter" not in labels(at)
+    assert any("Consultation seulement" in i.value and "python -m kb.auth" in i.value for i in at.info)
+    assert [m.value for m in at.metric][:1] == ["1"]  # reading stays open
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_without_a_secret_may_write(small_env, tmp_path, server_address, address):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    server_address(address)
+    assert WRITE_CONTROLS <= labels(index_page(app()))
+
+
+def test_read_password_is_asked_before_any_page(demo_env):
+    secrets = {"read_password_hash": hash_password(READ_PASSWORD)}
+    at = app(secrets=secrets, q="gouvernance")
+    assert not card_paths(at) and not at.text_input(key="kb_read_login_password").value
+    at.text_input(key="kb_read_login_password").input("faux")
+    button(at, "Entrer").click().run()
+    assert any("Mot de passe incorrect" in e.value for e in at.error) and not card_paths(at)
+    at.text_input(key="kb_read_login_password").input(READ_PASSWORD)
+    button(at, "Entrer").click().run()
+    assert not at.exception and card_paths(at)

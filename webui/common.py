@@ -1,26 +1,37 @@
-"""Glue shared by the pages: cached loaders and the build runner (no retrieval logic here)."""
+"""Glue shared by the pages: cached loaders and the build runner (no retrieval logic here).
+
+A build runs in a background thread, one at a time per process and index: the
+page that started it follows its progress, and so does any other session that
+opens a page meanwhile. Leaving the page does not stop it.
+"""
 from __future__ import annotations
 
+import logging
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
 from kb.build import BuildOptions, BuildReport, build_embedder_spec, build_index
 from kb.config import corpus_dir, index_dir
-from kb.embed import load_embedder
-from kb.errors import BuildLockedError, IndexMissingError, KbError
+from kb.embed import Embedder, load_embedder
+from kb.errors import BuildLockedError, CorpusMissingError, IndexMissingError, KbError
 from kb.preview import render_page
 from kb.session import KnowledgeBase
 from kb.store import current_version, load_index
+from webui import fr
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Chargement du modèle…")
-def embedder(spec: str | None):
+def embedder(spec: str | None) -> Embedder:
     """One embedder per model and process."""
     return load_embedder(spec)
 
 
-@st.cache_resource(show_spinner="Chargement de l'index…", max_entries=2)
+@st.cache_resource(show_spinner="Chargement de l’index…", max_entries=2)
 def _knowledge_base(index_path: str, version: str) -> KnowledgeBase:
     index = load_index(index_path)
     kb = KnowledgeBase(index, embedder(index.embedder_spec))
@@ -46,42 +57,123 @@ def pdf_path(rel: str) -> Path:
     return Path(corpus_dir()) / rel
 
 
+# -- builds ------------------------------------------------------------------------------------------
 _STAGES = {"scan": (0.0, 0.05, "Lecture des fichiers"), "extract": (0.05, 0.45, "Extraction du texte"),
-           "embed": (0.45, 0.95, "Vectorisation"), "write": (0.95, 1.0, "Écriture de l'index")}
+           "embed": (0.45, 0.95, "Vectorisation"), "write": (0.95, 1.0, "Écriture de l’index")}
+
+
+@dataclass
+class BuildJob:
+    """One build running (or finished) in a background thread."""
+
+    full: bool
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    report: BuildReport | None = None
+    error: str = ""
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.done, self.total = stage, done, total
+
+    def fraction(self) -> tuple[float, str]:
+        lo, hi, label = _STAGES.get(self.stage, (0.0, 0.0, "Préparation"))
+        frac = lo + (hi - lo) * (self.done / self.total if self.total else 1.0)
+        return min(frac, 1.0), f"{label} : {self.done}/{self.total}" if self.total else f"{label}…"
+
+
+class _Builds:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.job: BuildJob | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _builds(index_path: str) -> _Builds:
+    return _Builds()
+
+
+def _here() -> _Builds:
+    return _builds(str(Path(index_dir()).resolve()))
+
+
+def running_build() -> BuildJob | None:
+    """The build running in this process for this index, if any."""
+    job = _here().job
+    return job if job is not None and not job.finished.is_set() else None
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, BuildLockedError):
+        return "Une reconstruction est déjà en cours (lancée ailleurs, par exemple en ligne de commande)."
+    if isinstance(exc, CorpusMissingError):
+        return f"Le dossier du corpus n’existe pas : {corpus_dir()}."
+    if isinstance(exc, KbError):
+        return f"La construction a échoué (détail technique : {exc})."
+    return f"La construction a échoué sur une erreur inattendue (détail technique : {type(exc).__name__}: {exc})."
+
+
+def _run(job: BuildJob, corpus: str, index: str, model: Embedder) -> None:
+    try:
+        job.report = build_index(corpus, index, model, BuildOptions(full=job.full), job.progress)
+    except Exception as exc:  # reported to the page, never silent
+        if not isinstance(exc, KbError):
+            log.exception("build failed")
+        job.error = _failure(exc)
+    finally:
+        job.finished.set()
+
+
+def start_build(full: bool = False) -> BuildJob:
+    """Start a build in the background, or return the one already running."""
+    builds = _here()
+    with builds.lock:
+        if builds.job is not None and not builds.job.finished.is_set():
+            return builds.job
+        model = embedder(build_embedder_spec(index_dir()))  # the index's model unless KB_EMBEDDER asks otherwise
+        job = BuildJob(full)
+        threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), model), name="kb-build",
+                         daemon=True).start()
+        builds.job = job
+        return job
+
+
+def follow_build(job: BuildJob) -> BuildJob:
+    """Show the job's progress bar until it ends; then its outcome in French."""
+    bar = st.progress(0.0, text="Préparation…")
+    while not job.finished.wait(0.3):
+        frac, text = job.fraction()
+        bar.progress(frac, text=text)
+    bar.empty()
+    if job.error:
+        st.error(job.error)
+    elif job.report is not None:
+        show_build_report(job.report)
+    return job
 
 
 def run_build(full: bool = False) -> BuildReport | None:
-    """Run the incremental build with a live progress bar; show errors in French."""
-    bar = st.progress(0.0, text="Préparation…")
+    """Build now and follow it on this page; the report, or None on failure.
 
-    def progress(stage: str, done: int, total: int) -> None:
-        lo, hi, label = _STAGES.get(stage, (0.0, 1.0, stage))
-        frac = lo + (hi - lo) * (done / total if total else 1.0)
-        bar.progress(min(frac, 1.0), text=f"{label} : {done}/{total}")
-
-    try:
-        spec = build_embedder_spec(index_dir())  # the index's model unless KB_EMBEDDER asks otherwise
-        report = build_index(corpus_dir(), index_dir(), embedder(spec), BuildOptions(full=full), progress)
-    except BuildLockedError:
-        bar.empty()
-        st.warning("Une reconstruction est déjà en cours (une autre session). Réessayez dans un moment.")
-        return None
-    except KbError as exc:
-        bar.empty()
-        st.error(f"La construction a échoué : {exc}")
-        return None
-    bar.progress(1.0, text="Terminé")
-    st.session_state["last_build"] = report
-    return report
+    A build already running may have scanned the corpus before this page changed it: it is
+    followed to its end, then a new one starts.
+    """
+    current = running_build()
+    if current is not None:
+        st.info("Une autre construction est en cours ; la vôtre la suivra.")
+        follow_build(current)
+    return follow_build(start_build(full)).report
 
 
 def show_build_report(report: BuildReport) -> None:
-    state = "Index mis à jour" if report.written else "L'index était déjà à jour"
+    state = "Index mis à jour" if report.written else "L’index était déjà à jour"
     st.success(f"{state} : {report.documents} documents, {report.chunks} passages, {report.mandates} mandats "
-               f"({report.seconds:.1f} s ; {report.embedded} textes vectorisés).")
-    for label, paths in (("Ajouté", report.added), ("Mis à jour", report.updated), ("Retiré", report.removed)):
-        for p in paths:
-            st.write(f"{label} : `{p}`")
+               f"({fr.number(report.seconds, 1)} s ; {report.embedded} textes vectorisés).")
+    lines = [f"{label} : {fr.inert(p)}" for label, paths in
+             (("Ajouté", report.added), ("Mis à jour", report.updated), ("Retiré de l’index", report.removed))
+             for p in paths]
+    if lines:
+        st.markdown("<br>".join(lines), unsafe_allow_html=True)
     if report.skipped:
-        st.warning(f"{len(report.skipped)} fichier(s) ignoré(s) :")
-        st.table([{"Fichier": s.path, "Raison": s.reason} for s in report.skipped])
+        st.warning(f"{len(report.skipped)} fichier(s) ignoré(s) ; la page « Index » donne leurs raisons.")

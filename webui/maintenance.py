@@ -1,55 +1,121 @@
-"""Page « Index »: what the index holds, skipped files, rebuild, add PDFs."""
+"""Page « Index »: what the index holds and the skipped files; for administrators, rebuild, add and retire PDFs.
+
+The status is read after any action on this run, so it always agrees with
+what the action just did.
+"""
 from __future__ import annotations
 
 import streamlit as st
 
 from kb.config import corpus_dir, index_dir
-from kb.corpus import add_pdfs
+from kb.corpus import Added, add_pdfs, corpus_pdfs, retire_pdf
 from kb.errors import KbError
+from kb.records import IndexStatus
 from kb.store import read_status
-from webui.common import run_build, show_build_report
+from webui import fr
+from webui.access import admin_panel
+from webui.common import follow_build, run_build, running_build
 
-st.title("Index")
+INDEX_TYPES = {"flat": "exact", "hnsw": "approché (HNSW)"}
 
-try:
-    status = read_status(index_dir())
-except KbError:
-    status = None
-    st.warning(f"Aucun index lisible dans `{index_dir()}` : construisez-le à partir de `{corpus_dir()}`.")
 
-if status:
+def show_status(status: IndexStatus | None) -> None:
+    if status is None:
+        st.warning(f"Aucun index lisible dans « {fr.md_label(str(index_dir()))} » : il faut le construire à "
+                   f"partir du dossier du corpus « {fr.md_label(str(corpus_dir()))} ».")
+        return
     c = st.columns(3)
     c[0].metric("Documents", status.documents)
     c[1].metric("Passages", status.chunks)
     c[2].metric("Mandats", status.mandates)
-    st.write(f"**Modèle :** {status.model} · **Index :** {status.index_type} · "
-             f"**Construit le :** {status.built_at.replace('T', ' ').rstrip('Z')} UTC")
-    st.caption(f"Corpus : {status.corpus} · version {status.version}")
+    st.markdown(f"**Modèle :** {fr.inert(status.model)} · **Recherche :** "
+                f"{INDEX_TYPES.get(status.index_type, fr.inert(status.index_type))} · **Construit le :** "
+                f"{fr.date_time(status.built_at)}", unsafe_allow_html=True)
+    st.caption(f"Corpus : {fr.md_label(status.corpus or str(corpus_dir()))} · version {status.version}")
     if status.skipped:
         st.subheader(f"Fichiers ignorés ({len(status.skipped)})")
-        st.table([{"Fichier": s.path, "Raison": s.reason} for s in status.skipped])
+        st.dataframe([{"Fichier": s.path, "Raison": fr.reason(s.reason)} for s in status.skipped],
+                     hide_index=True, width="stretch",
+                     column_config={"Fichier": st.column_config.TextColumn("Fichier", width="medium"),
+                                    "Raison": st.column_config.TextColumn("Raison", width="large")})
     else:
-        st.caption("Aucun fichier ignoré.")
+        st.caption("Aucun fichier ignoré : tous les PDF du corpus sont indexés.")
 
-st.subheader("Reconstruire")
-st.write("Ne relit que les fichiers nouveaux ou modifiés ; les recherches en cours continuent sur l'index "
-         "actuel jusqu'à ce que le nouveau soit prêt.")
-full = st.checkbox("Tout reconstruire (relire et revectoriser tous les fichiers)", key="full")
-if st.button("Reconstruire", type="primary"):
-    report = run_build(full)
-    if report:
-        show_build_report(report)
 
-st.subheader("Ajouter des PDF")
-uploads = st.file_uploader("Déposez des PDF : ils sont copiés dans le dossier du corpus, puis l'index est "
-                           "mis à jour.", type=["pdf"], accept_multiple_files=True, key="uploads")
-replace = st.checkbox("Remplacer les fichiers existants du même nom", key="replace")
-if uploads and st.button("Ajouter et mettre à jour l'index"):
-    for a in add_pdfs(corpus_dir(), [(u.name, u.getvalue()) for u in uploads], replace=replace):
-        labels = {"added": "ajouté", "replaced": "remplacé", "unchanged": "identique, inchangé",
-                  "renamed": f"enregistré sous {a.path} (un fichier de ce nom existait)"}
-        (st.error if a.status.startswith("refused") else st.write)(
-            f"`{a.name}` : {labels.get(a.status, 'refusé, ce n’est pas un PDF')}")
-    report = run_build()
-    if report:
-        show_build_report(report)
+def rebuild_section() -> None:
+    st.subheader("Reconstruire")
+    st.write("Ne relit que les fichiers nouveaux ou modifiés ; les recherches en cours continuent sur l’index "
+             "actuel jusqu’à ce que le nouveau soit prêt.")
+    full = st.checkbox("Tout reconstruire (relire et revectoriser tous les fichiers)", key="full")
+    if st.button("Reconstruire", type="primary", key="rebuild"):
+        run_build(full)
+
+
+def _say(a: Added) -> None:
+    name = fr.md_label(a.name)
+    if a.status == "refused":
+        st.error(f"« {name} » refusé : {fr.md_label(fr.reason(a.reason))}.")
+    elif a.status == "renamed":
+        st.info(f"« {name} » : enregistré sous « {fr.md_label(a.path)} » (un fichier de ce nom existait).")
+    elif a.status == "unchanged":
+        st.info(f"« {name} » : identique au fichier du corpus, rien à faire.")
+    else:
+        st.success(f"« {name} » : {'remplacé' if a.status == 'replaced' else 'ajouté au corpus'}.")
+
+
+def upload_section() -> None:
+    limit = st.get_option("server.maxUploadSize")
+    st.subheader("Ajouter des PDF")
+    st.write(f"Les PDF choisis sont vérifiés, copiés dans le dossier du corpus, puis l’index est mis à jour. "
+             f"{limit} Mo au plus par fichier. Un fichier illisible (vide, tronqué, protégé par un mot de passe, "
+             f"endommagé) ou déjà présent sous un autre nom est refusé avec sa raison.")
+    with st.form("upload_form", clear_on_submit=True):
+        uploads = st.file_uploader("PDF à ajouter", type=["pdf"], accept_multiple_files=True, key="uploads")
+        replace = st.checkbox("Remplacer les fichiers existants du même nom", key="replace")
+        submitted = st.form_submit_button("Ajouter et mettre à jour l’index", type="primary")
+    if not submitted:
+        return
+    if not uploads:
+        st.warning("Choisissez d’abord un ou plusieurs PDF.")
+        return
+    results = add_pdfs(corpus_dir(), [(u.name, u.getvalue()) for u in uploads], replace=replace)
+    for a in results:
+        _say(a)
+    if any(a.status in ("added", "renamed", "replaced") for a in results):
+        run_build()
+
+
+def retire_section() -> None:
+    st.subheader("Retirer un document")
+    st.write("Le PDF n’est pas supprimé : il est déplacé dans le dossier caché « .retires » du corpus, "
+             "que l’index ignore, puis l’index est mis à jour.")
+    pdfs = corpus_pdfs(corpus_dir())
+    choice = st.selectbox("Document", ["", *pdfs], key="retire_choice", filter_mode=None,
+                          format_func=lambda p: p or "Choisissez un document")
+    if st.button("Retirer ce document", disabled=not choice, key="retire"):
+        try:
+            moved = retire_pdf(corpus_dir(), choice)
+        except KbError:
+            st.error(f"« {fr.md_label(choice)} » n’est plus dans le corpus.")
+            return
+        st.success(f"« {fr.md_label(choice)} » a été déplacé vers « {fr.md_label(moved)} » dans le dossier du "
+                   f"corpus ({fr.md_label(str(corpus_dir()))}). Pour le réindexer, remettez-le à sa place.")
+        run_build()
+
+
+st.title("Index")
+status_box = st.container()
+job = running_build()
+if job is not None:
+    st.info("Une construction de l’index est en cours.")
+    follow_build(job)
+if admin_panel():
+    rebuild_section()
+    upload_section()
+    retire_section()
+with status_box:
+    try:
+        current = read_status(index_dir())
+    except KbError:
+        current = None
+    show_status(current)
