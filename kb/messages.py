@@ -10,7 +10,7 @@ import re
 _REASONS: tuple[tuple[str, str], ...] = (
     (r"empty file", "fichier vide"),
     (r"not a PDF \(no %PDF header\)", "ce n’est pas un PDF (pas d’en-tête %PDF)"),
-    (r"truncated PDF \(no end-of-file marker\)", "PDF incomplet (pas de fin de fichier) : téléchargement interrompu ?"),
+    (r"truncated PDF \(no end-of-file marker\)", "PDF incomplet (pas de fin de fichier), sans doute un téléchargement interrompu"),
     (r"corrupt PDF: PDFium cannot parse it", "PDF endommagé : impossible de le lire"),
     (r"corrupt PDF: page (\d+) cannot be read.*", r"PDF endommagé : la page \1 est illisible"),
     (r"PDF has no pages", "le PDF n’a aucune page"),

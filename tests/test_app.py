@@ -441,3 +441,38 @@ def test_read_password_is_asked_before_any_page(demo_env):
     at.text_input(key="kb_read_login_password").input(READ_PASSWORD)
     button(at, "Entrer").click().run()
     assert not at.exception and card_paths(at)
+
+
+def test_a_damaged_index_is_one_french_sentence_on_every_page(monkeypatch, demo_hash_index, tmp_path):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_hash_index, index)
+    version = index / (index / "CURRENT").read_text().strip()
+    (version / "vectors.npy").write_bytes(b"garbage")
+    monkeypatch.setenv("KB_INDEX", str(index))
+    monkeypatch.setenv("KB_CORPUS", str(DEMO_CORPUS))
+    for query in ({"q": "gouvernance"}, {}):
+        at = app(**query)
+        assert not at.exception
+        assert any("L’index est endommagé" in e.value for e in at.error)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("webui/mandats.py").run()
+    assert not at.exception and any("L’index est endommagé" in e.value for e in at.error)
+
+
+def test_marks_on_passages_and_mandates_are_kept_with_the_index(monkeypatch, demo_hash_index, tmp_path):
+    import shutil
+
+    from kb.feedback import as_judgments, read_marks
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_hash_index, index)
+    monkeypatch.setenv("KB_INDEX", str(index))
+    monkeypatch.setenv("KB_CORPUS", str(DEMO_CORPUS))
+    at = app(q="briser les silos")
+    [b for b in at.button if b.label == "Utile"][0].click().run()
+    marks = read_marks(index)
+    assert len(marks) == 1 and marks[0]["query"] == "briser les silos" and marks[0]["useful"]
+    assert as_judgments(marks)[0]["doc"] == "fiche-atelier-cadres-strategiques-municipaux"
+    assert any("avis est enregistré" in t.value for t in at.toast)

@@ -16,10 +16,12 @@ import streamlit as st
 from kb.build import BuildOptions, BuildReport, build_embedder_spec, build_index
 from kb.config import corpus_dir, index_dir
 from kb.embed import Embedder, load_embedder
-from kb.errors import BuildLockedError, CorpusMissingError, IndexMissingError, KbError
+from kb.errors import BuildLockedError, CorpusMissingError, IndexCorruptError, IndexMissingError, KbError
+from kb.feedback import record
+from kb.ocr import cached_copy
 from kb.preview import render_page
 from kb.session import KnowledgeBase
-from kb.store import current_version, load_index
+from kb.store import current_version, load_index, ocr_cache_dir
 from webui import fr
 
 log = logging.getLogger(__name__)
@@ -40,12 +42,36 @@ def _knowledge_base(index_path: str, version: str) -> KnowledgeBase:
 
 
 def knowledge_base() -> KnowledgeBase | None:
-    """The knowledge base over the live index version; a rebuild elsewhere is picked up on the next run."""
+    """The knowledge base over the live index version; a rebuild elsewhere is picked up on the next run.
+
+    A damaged index stops the page with one French sentence and the way to repair it.
+    """
     try:
         version = current_version(index_dir()).name
+        return _knowledge_base(str(Path(index_dir()).resolve()), version)
     except IndexMissingError:
         return None
-    return _knowledge_base(str(Path(index_dir()).resolve()), version)
+    except IndexCorruptError:
+        st.error("L’index est endommagé (un de ses fichiers manque ou a été modifié) : il faut le reconstruire. "
+                 "La reconstruction réutilise tout ce qui est intact.")
+        st.page_link("webui/maintenance.py", label="Aller à la page « Index » pour le reconstruire")
+        st.stop()
+
+
+def page_source(kb: KnowledgeBase, chunk) -> Path:
+    """The PDF to show a passage's page from: the OCR'd copy for a scanned page, else the corpus file."""
+    doc = next((d for d in kb.index.documents if d.doc_id == chunk.doc_id), None)
+    if doc is not None and doc.ocr_pages:
+        copy = cached_copy(ocr_cache_dir(index_dir()), doc.sha256)
+        if copy is not None:
+            return copy
+    return pdf_path(chunk.path)
+
+
+def mark(query: str, useful: bool, chunk=None, mandate=None) -> None:
+    """Keep a practitioner's « utile / pas utile » with the index (a button's callback)."""
+    record(index_dir(), query, useful, chunk=chunk, mandate=mandate)
+    st.toast("Merci : votre avis est enregistré." if useful else "Merci : nous en tiendrons compte.")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

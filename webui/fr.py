@@ -12,6 +12,7 @@ import re
 from datetime import datetime
 from typing import Sequence
 
+from kb.messages import french_reason
 from kb.snippet import mark_spans
 
 LANGUAGES = {"fr": "français", "en": "anglais", "es": "espagnol", "de": "allemand", "it": "italien",
@@ -21,43 +22,13 @@ LANGUAGES = {"fr": "français", "en": "anglais", "es": "espagnol", "de": "allema
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
 
-# The library's reasons (kb/extract.py, kb/document.py, kb/build.py, kb/ocr.py) → French, in order.
-_REASONS: tuple[tuple[str, str], ...] = (
-    (r"empty file", "fichier vide"),
-    (r"not a PDF \(no %PDF header\)", "ce n’est pas un PDF (pas d’en-tête %PDF)"),
-    (r"truncated PDF \(no end-of-file marker\)",
-     "PDF incomplet (pas de fin de fichier), sans doute un téléchargement interrompu"),
-    (r"corrupt PDF: PDFium cannot parse it", "PDF endommagé : impossible de le lire"),
-    (r"corrupt PDF: page (\d+) cannot be read.*", r"PDF endommagé : la page \1 est illisible"),
-    (r"PDF has no pages", "le PDF n’a aucune page"),
-    (r"encrypted: needs a password to open", "protégé par un mot de passe : impossible de l’ouvrir"),
-    (r"encrypted with an unsupported security handler", "chiffré avec une protection non prise en charge"),
-    (r"no text layer: needs OCR.*", "document numérisé sans texte : il faut une reconnaissance de caractères (OCR)"),
-    (r"unreadable text: the letters do not form words.*",
-     "texte illisible : les lettres ne forment pas de mots (polices sans correspondance Unicode)"),
-    (r"duplicate of (.+)", r"doublon de \1 (mêmes octets)"),
-    (r"not a regular file.*", "ce n’est pas un fichier ordinaire (dossier, tube ou périphérique nommé .pdf)"),
-    (r"cannot be read: the file vanished or is a broken link",
-     "illisible : le fichier a disparu ou le lien est brisé"),
-    (r"cannot be read: permission denied", "illisible : permission refusée"),
-    (r"cannot be read: (.+)", r"illisible : \1"),
-    (r"unexpected error while reading: (.+)", r"erreur inattendue à la lecture : \1"),
-    (r"needs OCR: (.+)", r"reconnaissance de caractères (OCR) nécessaire : \1"),
-    (r"OCR failed: (.+)", r"échec de la reconnaissance de caractères (OCR) : \1"),
-    (r"OCR timed out: (.+)", r"reconnaissance de caractères (OCR) trop longue : \1"),
-    (r"OCR found no text: (.+)", r"la reconnaissance de caractères (OCR) n’a lu aucun mot : \1"),
-)
-
 # Markdown, math ($) and emoji/directive (:) markers, and the characters HTML needs escaped.
 _INERT = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~<>$:&\"'="}
 
 
 def reason(text: str) -> str:
-    """A skip or refusal reason in French; an unknown reason is shown as it is."""
-    for pattern, french in _REASONS:
-        if re.fullmatch(pattern, text, flags=re.S):
-            return re.sub(pattern, french, text, count=1, flags=re.S)
-    return text
+    """A skip or refusal reason in French (the library's table); an unknown reason is shown as it is."""
+    return french_reason(text)
 
 
 def language(code: str | None) -> str:

@@ -32,6 +32,14 @@ def show_status(status: IndexStatus | None) -> None:
                 f"{INDEX_TYPES.get(status.index_type, fr.inert(status.index_type))} · **Construit le :** "
                 f"{fr.date_time(status.built_at)}", unsafe_allow_html=True)
     st.caption(f"Corpus : {fr.md_label(status.corpus or str(corpus_dir()))} · version {status.version}")
+    scanned = [d for d in status.ocr if d.get("pages") or d.get("unread_pages")]
+    if scanned:
+        st.subheader(f"Documents numérisés ({len(scanned)})")
+        st.dataframe([{"Fichier": d["path"], "Pages lues par OCR": len(d.get("pages", [])),
+                       "Confiance": fr.number(d["confidence"], 0) if d.get("confidence") is not None else "—",
+                       "Fiabilité faible (pages)": ", ".join(map(str, d.get("low_confidence_pages", []))) or "—",
+                       "Pages non lues": ", ".join(map(str, d.get("unread_pages", []))) or "—",
+                       "Langue": fr.language(d.get("lang"))} for d in scanned], hide_index=True)
     if status.skipped:
         st.subheader(f"Fichiers ignorés ({len(status.skipped)})")
         st.dataframe([{"Fichier": s.path, "Raison": fr.reason(s.reason)} for s in status.skipped],

@@ -10,7 +10,7 @@ from kb.mandate_search import MandateSearcher, filter_mandates
 from kb.records import Mandate, RankedMandate
 from kb.session import KnowledgeBase
 from webui import fr
-from webui.common import knowledge_base
+from webui.common import knowledge_base, mark
 
 STATES = {"Tous": None, "En cours": True, "Terminés": False}
 ROW = 80  # pixels: above 4rem the table wraps long titles instead of cutting them
@@ -33,7 +33,7 @@ def link(url: str) -> str:
     return fr.inert(url)
 
 
-def card(r: RankedMandate) -> None:
+def card(r: RankedMandate, query: str = "") -> None:
     m = r.mandate
     badges = "".join(f'<span class="kb-badge">{fr.inert(t)}</span>' for t in m.themes)
     with st.container(border=True):
@@ -48,7 +48,13 @@ def card(r: RankedMandate) -> None:
             parts += [f"<p><strong>Livrable :</strong> {fr.inert(d)}</p>" for d in m.deliverables]
             parts += [f"<p>{link(u)}</p>" for u in m.links]
             st.markdown(fr.document_html("".join(parts)), unsafe_allow_html=True, anchors=False)
-        st.button("Mandats semblables", key=f"like-{m.id}", on_click=show_like, args=(m.id,))
+        with st.container(horizontal=True):
+            st.button("Mandats semblables", key=f"like-{m.id}", on_click=show_like, args=(m.id,))
+            if query:  # a situation was described: its result can be judged
+                st.button("Utile", key=f"up-{m.id}", on_click=mark, args=(query, True, None, m), type="tertiary",
+                          icon="👍", help="Ce mandat ressemble à la situation (avis facultatif)")
+                st.button("Pas utile", key=f"down-{m.id}", on_click=mark, args=(query, False, None, m),
+                          type="tertiary", icon="👎", help="Ce mandat ne ressemble pas à la situation")
 
 
 def ranked(kb: KnowledgeBase, ms: MandateSearcher) -> dict[str, str]:
@@ -77,7 +83,7 @@ def ranked(kb: KnowledgeBase, ms: MandateSearcher) -> dict[str, str]:
         return {"q": situation}
     st.subheader("Mandats les plus proches")
     for r in found:
-        card(r)
+        card(r, situation)
     return {"q": situation}
 
 

@@ -17,7 +17,8 @@ from kb.records import Hit, SearchResult
 from kb.session import KnowledgeBase
 from webui import fr
 from webui.access import can_write
-from webui.common import follow_build, knowledge_base, page_png, pdf_path, running_build, start_build
+from webui.common import (follow_build, knowledge_base, mark, page_png, page_source, running_build,
+                          start_build)
 
 EXAMPLES = ("gouvernance partagée", "participation citoyenne", "comment faire participer les citoyens")
 PARAMS = ("q", "doc", "year", "lang", "type")
@@ -116,9 +117,9 @@ def card_title(hit: Hit) -> str:
             f'<span class="kb-where">— {fr.inert(c.page_label)}{section}</span></h3>')
 
 
-def preview(hit: Hit, key: str) -> None:
+def preview(kb: KnowledgeBase, hit: Hit, key: str) -> None:
     c = hit.chunk
-    path = pdf_path(c.path)
+    path = page_source(kb, c)
     if not path.exists():
         st.warning(f"Le fichier « {fr.md_label(c.path)} » n’est plus dans le corpus.")
         return
@@ -128,7 +129,15 @@ def preview(hit: Hit, key: str) -> None:
                        key=f"dl-{key}")
 
 
-def card(hit: Hit, search_key: str) -> None:
+def usefulness(query: str, key: str, chunk=None, mandate=None) -> None:
+    with st.container(horizontal=True):
+        st.button("Utile", key=f"up-{key}", on_click=mark, args=(query, True, chunk, mandate), type="tertiary",
+                  icon="👍", help="Ce résultat répond à ma recherche (avis facultatif, gardé avec l’index)")
+        st.button("Pas utile", key=f"down-{key}", on_click=mark, args=(query, False, chunk, mandate),
+                  type="tertiary", icon="👎", help="Ce résultat ne répond pas à ma recherche")
+
+
+def card(kb: KnowledgeBase, hit: Hit, search_key: str, query: str) -> None:
     c, key = hit.chunk, f"{search_key}-{hit.chunk.chunk_id}"
     with st.container(border=True):
         st.markdown(fr.document_html(card_title(hit) + '<div class="kb-passage">'
@@ -139,10 +148,11 @@ def card(hit: Hit, search_key: str) -> None:
             st.markdown(fr.document_html('<div class="kb-passage">' + fr.highlighted(c.text, hit.highlights)
                                       + "</div>"), unsafe_allow_html=True, anchors=False)
             if st.toggle("Afficher la page citée", key=f"pv-{key}"):
-                preview(hit, key)
+                preview(kb, hit, key)
+        usefulness(query, key, chunk=c)
 
 
-def related(result: SearchResult) -> None:
+def related(result: SearchResult, search_key: str) -> None:
     st.subheader("Mandats liés")
     if not result.related_mandates:
         st.caption("Aucun mandat passé ne se rapproche de cette recherche.")
@@ -152,9 +162,11 @@ def related(result: SearchResult) -> None:
             st.markdown(fr.document_html(f'<h3 class="kb-card-title">{fr.inert(m.title)}</h3>'
                                       f'<div class="kb-meta">{fr.inert(m.client)} · {fr.inert(m.years)}</div>'
                                       f"<p>{fr.inert(m.summary)}</p>"), unsafe_allow_html=True, anchors=False)
+            usefulness(result.query, f"{search_key}-m-{m.id}", mandate=m)
 
 
-def results(result: SearchResult, opts: SearchOptions, elapsed_ms: float, search_key: str) -> None:
+def results(kb: KnowledgeBase, result: SearchResult, opts: SearchOptions, elapsed_ms: float,
+            search_key: str) -> None:
     main, side = st.columns([3, 1.15], gap="large")
     with main:
         notices(result)
@@ -165,9 +177,9 @@ def results(result: SearchResult, opts: SearchOptions, elapsed_ms: float, search
         else:
             st.caption(f"{len(result.hits)} passages · {fr.number(elapsed_ms, 0)} ms")
         for hit in result.hits:
-            card(hit, search_key)
+            card(kb, hit, search_key, result.query)
     with side:
-        related(result)
+        related(result, search_key)
 
 
 def page() -> None:
@@ -195,7 +207,7 @@ def page() -> None:
                    "significatif." if exc.kind == "stopwords" else "Tapez quelques mots à chercher.")
         return
     search_key = hashlib.sha1(repr(sorted(current.items())).encode()).hexdigest()[:10]
-    results(result, opts, (time.perf_counter() - started) * 1000, search_key)
+    results(kb, result, opts, (time.perf_counter() - started) * 1000, search_key)
 
 
 page()
