@@ -386,12 +386,30 @@ def clean_document(raw: RawDocument, path: str | Path) -> CleanDocument:
     pages = [_reading_order(lines, gutter) for lines, gutter in zip(pages, gutters)]
     numbers = [p.number for p in raw.pages]
     pages, dropped = _drop_reference_lists(pages, numbers)
-    blocks, bibliography = _drop_bibliography(_paragraphs(pages, numbers, gutters))
+    blocks, bibliography = _drop_bibliography(_join_split_headings(_paragraphs(pages, numbers, gutters)))
     counts = {kind: len(found) for kind, found in dropped.items() if found}
     if bibliography:
         counts["bibliography"] = len(bibliography)
     title = _title(raw, blocks, path)
     return CleanDocument(tuple(blocks), title, _year(raw, blocks, path, title), counts)
+
+
+def _join_split_headings(blocks: list[Block]) -> list[Block]:
+    """A heading set on several lines (« Les retombées de / nos activités et services… ») is one heading.
+
+    The rest of such a heading comes out as a short paragraph that starts in lower case right
+    after a heading that does not end a sentence; a real paragraph never starts that way.
+    """
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.kind == "heading" and block.kind == "paragraph"
+                and block.page == prev.page_end and block.text[:1].islower()
+                and len(block.text.split()) <= _HEADING_MAX_WORDS and not prev.text.rstrip().endswith(_TERMINAL)):
+            out[-1] = Block("heading", f"{prev.text} {block.text}", prev.page, block.page_end, prev.level)
+        else:
+            out.append(block)
+    return out
 
 
 def _entries(pages: list[list[Line]]) -> list[tuple[int, list[Line]]]:

@@ -178,3 +178,14 @@ def test_two_column_page_reads_left_column_then_right(tmp_path, stream_order):
     pdf.output(str(path))
     clean = clean_document(extract_pdf(path), path)
     assert [b.text for b in clean.blocks] == ["Un document en deux colonnes", " ".join(LEFT), " ".join(RIGHT)]
+
+
+def test_a_heading_set_on_several_lines_is_one_heading(tmp_path):
+    from pdfs import Para
+
+    pdf = make_pdf(tmp_path / "titre.pdf", [[
+        Para(["Les retombées de", "nos activités et", "services selon nos", "publics cibles"], bold=True),
+        prose("retombées", 6)]])
+    clean = clean_document(extract_pdf(pdf), pdf)
+    headings = [b.text for b in clean.blocks if b.kind == "heading"]
+    assert "Les retombées de nos activités et services selon nos publics cibles" in headings
