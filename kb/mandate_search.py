@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from .analyzer import fold, terms_with_spans
+from .snippet import make_snippet
 from .errors import KbError
 from .mandates import derive_themes
 from .query import Query
@@ -49,23 +50,19 @@ class MandateSearcher:
         return self.retriever.retrieve(query, n=len(self.mandates), exclude=exclude)
 
     def _why(self, query: Query, m: Mandate, dense_score: float, like: Mandate | None = None) -> str:
+        """Why a mandate came up, for a person: the themes it shares, and the words of its own
+        description that match (a short quotation), else that it is close in meaning."""
         q_themes = set(like.themes) if like else set(derive_themes(query.text, ""))
         shared = [t for t in m.themes if t in q_themes]
-        wanted = set(query.terms)
-        words: list[str] = []
-        for text in (m.title, m.client, m.description):
-            for t, s, e in terms_with_spans(text):
-                w = text[s:e].lower()
-                if t in wanted and w not in words:
-                    words.append(w)
         parts = []
         if shared:
-            parts.append("thèmes communs : " + ", ".join(shared))
-        if words:
-            parts.append(("vocabulaire commun : " if like else "termes : ") + ", ".join(words[:6]))
+            parts.append(("Mêmes thèmes : " if like else "Thèmes en commun : ") + ", ".join(shared) + ".")
+        quote = _quotation(m, set(query.terms))
+        if quote:
+            parts.append(f"« {quote} »")
         if not parts:
-            parts.append(f"proche par le sens (similarité {dense_score:.2f})")
-        return " · ".join(parts)
+            parts.append("Proche par le sens, sans mots en commun.")
+        return " ".join(parts)
 
     def _ranked(self, rows: Sequence[int], c: Candidates, why_query: Query,
                 like: Mandate | None = None) -> list[RankedMandate]:
@@ -102,6 +99,12 @@ class MandateSearcher:
     def listing(self) -> list[RankedMandate]:
         """Every mandate, in reading order, unscored."""
         return [RankedMandate(i + 1, None, m, "") for i, m in enumerate(self.mandates)]
+
+
+def _quotation(m: Mandate, terms: set[str], max_words: int = 24) -> str:
+    """The sentence of the mandate's description that holds the most query terms, cut short ("" if none)."""
+    best = make_snippet(m.description, terms, max_words) if terms and m.description else ""
+    return best if {t for t, _, _ in terms_with_spans(best)} & terms else ""
 
 
 def filter_mandates(mandates: Sequence[Mandate], themes: Sequence[str] = (), client: str = "",
