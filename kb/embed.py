@@ -130,23 +130,29 @@ class SentenceTransformerEmbedder:
             raise ConfigError("le moteur st: demande sentence-transformers "
                               "(pip install torch==2.13.0 sentence-transformers)") from exc
         self._model = SentenceTransformer(path, device="cpu")
+        self._lock = threading.Lock()  # one model shared by the app's sessions; torch threads are per call
         self.dim = int(self._model.get_sentence_embedding_dimension())
         prompts = getattr(self._model, "prompts", None) or {}
         # A model that names its query and document prompts (EmbeddingGemma, recent e5/bge/gte folders)
         # is encoded with them: without, most of its retrieval quality is lost.
-        self._prompted = "query" in prompts and any(k in prompts for k in ("document", "passage", "corpus"))
+        self._prompted = bool(prompts.get("query")) and any(prompts.get(k) for k in ("document", "passage", "corpus"))
         self._e5 = not self._prompted and "e5" in name.lower()
         self.model_id = f"st:{name}" + ("+prompts" if self._prompted else "")
 
     def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
         texts = list(texts)
+        import torch
+
         options = dict(batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        if self._prompted:
-            encode = self._model.encode_query if query else self._model.encode_document
-            return _normalise(encode(texts, **options))
         if self._e5:
             texts = [("query: " if query else "passage: ") + t for t in texts]
-        return _normalise(self._model.encode(texts, **options))
+        with self._lock:
+            # A query on KB_QUERY_THREADS threads (a second thread only waits on a busy machine), passages on all.
+            torch.set_num_threads(query_threads() if query else (os.cpu_count() or 1))
+            if self._prompted:
+                encode = self._model.encode_query if query else self._model.encode_document
+                return _normalise(encode(texts, **options))
+            return _normalise(self._model.encode(texts, **options))
 
 
 class HashEmbedder:

@@ -303,12 +303,12 @@ def login_steps(s: Session) -> None:
     page = s.page
     page.get_by_role("link", name="Index").click()
     page.get_by_role("button", name="Se connecter").wait_for(timeout=60_000)
-    assert page.get_by_role("button", name="Reconstruire").count() == 0
+    expect(page.get_by_role("button", name="Reconstruire")).to_have_count(0, timeout=30_000)
     page.get_by_label("Mot de passe administrateur").fill("mauvais mot de passe")
     s.check_french("login form")
     page.get_by_role("button", name="Se connecter").click()
     wait_text(s, "Mot de passe incorrect")
-    assert page.get_by_role("button", name="Reconstruire").count() == 0
+    expect(page.get_by_role("button", name="Reconstruire")).to_have_count(0, timeout=30_000)
     page.get_by_label("Mot de passe administrateur").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_role("button", name="Reconstruire").wait_for(timeout=60_000)
