@@ -476,3 +476,18 @@ def test_marks_on_passages_and_mandates_are_kept_with_the_index(monkeypatch, dem
     assert len(marks) == 1 and marks[0]["query"] == "briser les silos" and marks[0]["useful"]
     assert as_judgments(marks)[0]["doc"] == "fiche-atelier-cadres-strategiques-municipaux"
     assert any("avis est enregistré" in t.value for t in at.toast)
+
+
+def test_fusion_weights_applied_by_kb_tune_are_used_by_the_app(monkeypatch, demo_hash_index, tmp_path):
+    import shutil
+
+    from kb.store import write_tuning
+    from webui.common import knowledge_base
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_hash_index, index)
+    monkeypatch.setenv("KB_INDEX", str(index))
+    monkeypatch.setenv("KB_CORPUS", str(DEMO_CORPUS))
+    assert knowledge_base().passages.retriever.fusion.alpha == 0.5
+    write_tuning(index, {"alpha": 0.7, "foreign_alpha": 0.9})
+    assert knowledge_base().passages.retriever.fusion.alpha == 0.7

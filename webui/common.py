@@ -20,8 +20,8 @@ from kb.errors import BuildLockedError, CorpusMissingError, IndexCorruptError, I
 from kb.feedback import record
 from kb.ocr import cached_copy
 from kb.preview import render_page
-from kb.session import KnowledgeBase
-from kb.store import current_version, load_index, ocr_cache_dir
+from kb.session import KnowledgeBase, fitted_fusion
+from kb.store import current_version, load_index, ocr_cache_dir, read_tuning
 from webui import fr
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ def embedder(spec: str | None) -> Embedder:
 
 
 @st.cache_resource(show_spinner="Chargement de l’index…", max_entries=2)
-def _knowledge_base(index_path: str, version: str) -> KnowledgeBase:
+def _knowledge_base(index_path: str, version: str, tuning: str) -> KnowledgeBase:  # noqa: ARG001 (cache keys)
     index = load_index(index_path)
-    kb = KnowledgeBase(index, embedder(index.embedder_spec))
+    kb = KnowledgeBase(index, embedder(index.embedder_spec), fitted_fusion(index_path))
     kb.warm_up()
     return kb
 
@@ -48,7 +48,8 @@ def knowledge_base() -> KnowledgeBase | None:
     """
     try:
         version = current_version(index_dir()).name
-        return _knowledge_base(str(Path(index_dir()).resolve()), version)
+        tuning = repr(read_tuning(index_dir()))  # weights applied by `kb tune --apply` are picked up at once
+        return _knowledge_base(str(Path(index_dir()).resolve()), version, tuning)
     except IndexMissingError:
         return None
     except IndexCorruptError:
