@@ -61,7 +61,7 @@ class MandateSearcher:
         if quote:
             parts.append(f"« {quote} »")
         if not parts:
-            parts.append("Proche par le sens, sans mots en commun.")
+            parts.append("Proche par le sens.")
         return " ".join(parts)
 
     def _ranked(self, rows: Sequence[int], c: Candidates, why_query: Query,
@@ -102,9 +102,10 @@ class MandateSearcher:
 
 
 def _quotation(m: Mandate, terms: set[str], max_words: int = 24) -> str:
-    """The sentence of the mandate's description that holds the most query terms, cut short ("" if none)."""
+    """The sentence of the mandate's description that holds the most query terms, cut short; "" when it
+    holds fewer than two of them (one shared common word is no reason)."""
     best = make_snippet(m.description, terms, max_words) if terms and m.description else ""
-    return best if {t for t, _, _ in terms_with_spans(best)} & terms else ""
+    return best if len({t for t, _, _ in terms_with_spans(best)} & terms) >= min(2, len(terms)) else ""
 
 
 def filter_mandates(mandates: Sequence[Mandate], themes: Sequence[str] = (), client: str = "",

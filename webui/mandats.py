@@ -52,9 +52,9 @@ def card(r: RankedMandate, query: str = "") -> None:
             st.button("Mandats semblables", key=f"like-{m.id}", on_click=show_like, args=(m.id,))
             if query:  # a situation was described: its result can be judged
                 st.button("Utile", key=f"up-{m.id}", on_click=mark, args=(query, True, None, m), type="tertiary",
-                          icon="👍", help="Ce mandat ressemble à la situation (avis facultatif)")
+                          icon=":material/thumb_up:", help="Ce mandat ressemble à la situation (avis facultatif)")
                 st.button("Pas utile", key=f"down-{m.id}", on_click=mark, args=(query, False, None, m),
-                          type="tertiary", icon="👎", help="Ce mandat ne ressemble pas à la situation")
+                          type="tertiary", icon=":material/thumb_down:", help="Ce mandat ne ressemble pas à la situation")
 
 
 def ranked(kb: KnowledgeBase, ms: MandateSearcher) -> dict[str, str]:

@@ -132,9 +132,9 @@ def preview(kb: KnowledgeBase, hit: Hit, key: str) -> None:
 def usefulness(query: str, key: str, chunk=None, mandate=None) -> None:
     with st.container(horizontal=True):
         st.button("Utile", key=f"up-{key}", on_click=mark, args=(query, True, chunk, mandate), type="tertiary",
-                  icon="👍", help="Ce résultat répond à ma recherche (avis facultatif, gardé avec l’index)")
+                  icon=":material/thumb_up:", help="Ce résultat répond à ma recherche (avis facultatif, gardé avec l’index)")
         st.button("Pas utile", key=f"down-{key}", on_click=mark, args=(query, False, chunk, mandate),
-                  type="tertiary", icon="👎", help="Ce résultat ne répond pas à ma recherche")
+                  type="tertiary", icon=":material/thumb_down:", help="Ce résultat ne répond pas à ma recherche")
 
 
 def card(kb: KnowledgeBase, hit: Hit, search_key: str, query: str) -> None:
