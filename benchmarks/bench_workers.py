@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kb.build import scan_corpus  # noqa: E402
+from kb.corpus import corpus_pdfs  # noqa: E402
 from kb.chunk import ChunkSettings  # noqa: E402
 from kb.workers import Job, ReadLimits, read_all  # noqa: E402
 
@@ -76,7 +76,7 @@ class PeakMemory:
 
 
 def read_seconds(corpus: Path, workers: int) -> tuple[float, int]:
-    jobs = [Job(corpus / rel, rel, f"{i:064d}") for i, rel in enumerate(scan_corpus(corpus))]
+    jobs = [Job(corpus / rel, rel, f"{i:064d}") for i, rel in enumerate(corpus_pdfs(corpus))]
     start = time.perf_counter()
     outcomes = list(read_all(jobs, ChunkSettings(), ReadLimits(workers=workers)))
     return time.perf_counter() - start, len(outcomes)

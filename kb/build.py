@@ -34,7 +34,9 @@ import numpy as np
 
 from . import __version__
 from .chunk import ChunkSettings
+from .corpus import corpus_pdfs
 from .dense import EXACT_MAX
+from .digest import file_sha256
 from .document import PIPELINE_VERSION, DocumentContent
 from .embed import Embedder, choose_second_spec, choose_spec
 from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexMissingError, KbError
@@ -123,25 +125,6 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def scan_corpus(corpus: Path) -> list[str]:
-    """Relative POSIX paths of the PDFs under ``corpus`` (sub-folders included, hidden ones not)."""
-    found = []
-    for root, dirs, files in os.walk(corpus):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.lower().endswith(".pdf") and not name.startswith("."):
-                found.append((Path(root) / name).relative_to(corpus).as_posix())
-    return sorted(found)
-
-
 def _file_state(path: Path, old: Mapping[str, Any] | None) -> dict[str, Any]:
     """Hash and stat of one corpus file (the hash reused when size and mtime match).
 
@@ -155,7 +138,7 @@ def _file_state(path: Path, old: Mapping[str, Any] | None) -> dict[str, Any]:
         if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
             sha = old["sha256"]
         else:
-            sha = _sha256(path)
+            sha = file_sha256(path)
     except FileNotFoundError:
         raise ExtractionError("cannot be read: the file vanished or is a broken link") from None
     except PermissionError:
@@ -166,7 +149,7 @@ def _file_state(path: Path, old: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _scan(corpus: Path, prev_files: Mapping[str, Any], tick: Progress) -> tuple[dict, list[Skipped]]:
-    rels = scan_corpus(corpus)
+    rels = corpus_pdfs(corpus)
     files: dict[str, dict[str, Any]] = {}
     unreadable: list[Skipped] = []
     for i, rel in enumerate(rels):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .digest import file_sha256
 from .errors import ExtractionError, KbError
 from .extract import extract_pdf
 
@@ -64,14 +65,6 @@ def corpus_pdfs(corpus: str | Path) -> list[str]:
     return sorted(found)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _copy_of(corpus: Path, data: bytes, skip: str) -> str | None:
     """The corpus PDF (other than ``skip``) holding exactly ``data``, if any: sizes first, then SHA-256."""
     digest = None
@@ -81,7 +74,7 @@ def _copy_of(corpus: Path, data: bytes, skip: str) -> str | None:
             if rel == skip or path.stat().st_size != len(data):
                 continue
             digest = digest or hashlib.sha256(data).hexdigest()
-            if _sha256(path) == digest:
+            if file_sha256(path) == digest:
                 return rel
         except OSError:
             continue

@@ -52,6 +52,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from .dense import DenseInfo, build_dense, load_dense, save_dense
+from .digest import file_sha256
 from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError, KbError
 from .lexical import build_lexical, load_lexical, save_lexical
 from .records import Chunk, Document, IndexStatus, Mandate, Skipped
@@ -149,20 +150,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         raise IndexCorruptError(f"fichier d'index illisible, {path} ({exc}) : {_REBUILD}") from None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _inventory(folder: Path) -> dict[str, dict[str, Any]]:
     """Size and SHA-256 of every file under ``folder`` (but the manifest), by relative path."""
     out = {}
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.name != MANIFEST:
-            out[p.relative_to(folder).as_posix()] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+            out[p.relative_to(folder).as_posix()] = {"bytes": p.stat().st_size, "sha256": file_sha256(p)}
     return out
 
 
@@ -358,7 +351,7 @@ def salvage_vectors(index_dir: str | Path, model_id: str) -> dict[str, np.ndarra
     for prefix in ("", "mandate_"):
         names = (_records_file(prefix), f"{prefix}vectors.npy")
         try:
-            if not all(_sha256(version / n) == sums[n]["sha256"] for n in names):
+            if not all(file_sha256(version / n) == sums[n]["sha256"] for n in names):
                 continue
             rows = read_jsonl(version / names[0])
             vectors = np.load(version / names[1], allow_pickle=False)
@@ -380,7 +373,7 @@ def _check_files(version: Path, manifest: dict[str, Any], verify: bool) -> None:
             size = p.stat().st_size
         except OSError:
             raise IndexCorruptError(f"index endommagé, {p} est absent : {_REBUILD}") from None
-        if size != want.get("bytes") or (verify and _sha256(p) != want.get("sha256")):
+        if size != want.get("bytes") or (verify and file_sha256(p) != want.get("sha256")):
             raise IndexCorruptError(f"index endommagé, {p} n'a plus la taille ou la somme de contrôle que "
                                     f"le manifeste indique : {_REBUILD}")
 
