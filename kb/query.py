@@ -48,9 +48,9 @@ class Query:
             QueryError: (``strict`` only) the query is empty or only stop words.
         """
         text = text.strip()
-        if strict:
-            query_terms(text)
         spans = tuple(terms_with_spans(text))
+        if strict and not spans:
+            query_terms(text)  # raises, saying whether the query is empty or only stop words
         phrase = fold_words(text)
         words = phrase.split()
         en, fr = sum(w in ENGLISH_WORDS for w in words), sum(w in FRENCH_WORDS for w in words)

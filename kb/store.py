@@ -489,12 +489,15 @@ class EmbeddingCache:
         self.model_id = model_id
         self._vectors: dict[str, np.ndarray] = {}
         self._loaded = False
+        self._batches = 0  # batch files on disk: the next one's number
 
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
-        for keys_file in sorted(self.folder.glob("[0-9]*.json")):
+        found = sorted(self.folder.glob("[0-9]*.json"))
+        self._batches = len(found)
+        for keys_file in found:
             try:
                 hashes = json.loads(keys_file.read_text(encoding="utf-8"))
                 vectors = np.load(keys_file.with_suffix(".npy"), allow_pickle=False)
@@ -511,8 +514,8 @@ class EmbeddingCache:
         """Remember and persist one batch."""
         self._load()
         self.folder.mkdir(parents=True, exist_ok=True)
-        n = len(list(self.folder.glob("[0-9]*.json")))
-        stem = self.folder / f"{n:06d}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        stem = self.folder / f"{self._batches:06d}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        self._batches += 1
         _atomic(stem.with_suffix(".npy"), lambda f: np.save(f, np.asarray(vectors, np.float32), allow_pickle=False))
         _atomic(stem.with_suffix(".json"), lambda f: f.write(json.dumps(list(hashes)).encode("utf-8")))
         self._vectors.update(zip(hashes, np.asarray(vectors, np.float32)))
