@@ -86,8 +86,10 @@ def quality(run, rows) -> dict[str, float]:
     return report.metrics
 
 
-def timed(fn, queries: list[str], repeat: int) -> list[float]:
-    for q in queries:  # warm-up
+def timed(fn, queries: list[str], repeat: int, warm: int | None = None) -> list[float]:
+    """Milliseconds of every call of ``fn`` over ``queries``, ``repeat`` times, after a warm-up
+    pass over the first ``warm`` queries (all by default)."""
+    for q in queries[:warm]:  # warm-up
         fn(q)
     ms = []
     for _ in range(repeat):

@@ -51,6 +51,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_search import timed  # noqa: E402
 
 from kb.build import passage_text  # noqa: E402
 from kb.evaluate import evaluate_mandates, load_qrels, passage_relevant, score_run  # noqa: E402
@@ -302,18 +305,6 @@ def table(title: str, systems: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def timed(fn: Callable[[str], Any], queries: Sequence[str], repeat: int) -> list[float]:
-    for q in queries[:10]:  # warm-up
-        fn(q)
-    ms = []
-    for _ in range(repeat):
-        for q in queries:
-            t = time.perf_counter()
-            fn(q)
-            ms.append((time.perf_counter() - t) * 1000)
-    return ms
-
-
 def machine_state() -> dict[str, Any]:
     git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
     return {"nproc": os.cpu_count(), "loadavg": os.getloadavg(), "when": time.ctime(),
@@ -507,12 +498,12 @@ def latency(args, out, kb, kbc, state, systems, queries) -> None:
             target.clear_query_cache()
             state.cand.queries.clear()  # embedded once per query, shared by passages and mandates
             return target.search(q, SearchOptions(k=10, mode=mode, related=3))
-        p50, p95 = pct(timed(fn, queries, args.repeat))
+        p50, p95 = pct(timed(fn, queries, args.repeat, warm=10))
         out["latency"][name] = (p50, p95)
         print(f"{name:<70}{p50:>9.1f}{p95:>9.1f}")
     for threads in (1, 2):
         state.cand.torch.set_num_threads(threads)
-        p50, p95 = pct(timed(lambda q: state.cand.query(q, cached=False), queries, args.repeat))
+        p50, p95 = pct(timed(lambda q: state.cand.query(q, cached=False), queries, args.repeat, warm=10))
         out["latency"][f"candidate query embedding alone, {threads} thread(s)"] = (p50, p95)
         print(f"{f'candidate query embedding alone, torch threads {threads}':<70}{p50:>9.1f}{p95:>9.1f}")
 

@@ -174,6 +174,11 @@ def raw_fonts_pdf(path: Path, runs: list[tuple[str, float, bytes]]) -> Path:
         content += b"BT /%s %.1f Tf 60 %.1f Td %s Tj ET\n" % (font.encode(), size, y, _pdf_string(data))
         y -= size * 1.6
     objects[3] = b"<< /Length %d >>\nstream\n" % len(content) + content + b"endstream"
+    return write_pdf(path, objects)
+
+
+def write_pdf(path: Path, objects: list[bytes]) -> Path:
+    """A PDF file of these objects (numbered from 1, the first being the catalog) with its cross-reference table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -243,27 +243,28 @@ def typo_and_english_steps(s: Session) -> None:
     s.check_french("english query")
 
 
+def tab_until(page, focused: str, presses: int, failure: str) -> None:
+    """Press Tab until the JavaScript condition ``focused`` holds, at most ``presses`` times."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate(focused):
+            return
+    raise AssertionError(failure)
+
+
 def keyboard_and_reset_steps(s: Session) -> None:
     """Open the first passage and its page with the keyboard; a new query starts with everything closed."""
     page = s.page
     search(s, "politique culturelle municipale")
     page.get_by_label(QUERY_BOX).focus()
-    for _ in range(60):  # Tab until the first « Passage complet » is focused
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.tagName === 'SUMMARY' "
-                         "&& document.activeElement.innerText.includes('Passage complet')"):
-            break
-    else:
-        raise AssertionError("the first result's passage cannot be reached with Tab")
+    tab_until(page, "document.activeElement.tagName === 'SUMMARY' "
+              "&& document.activeElement.innerText.includes('Passage complet')", 60,
+              "the first result's passage cannot be reached with Tab")
     page.keyboard.press("Enter")
     page.locator("details[open]").first.wait_for(timeout=10_000)
-    for _ in range(10):  # then the page preview toggle
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.getAttribute('role') === 'switch' "
-                         "|| document.activeElement.type === 'checkbox'"):
-            break
-    else:
-        raise AssertionError("the page preview toggle cannot be reached with Tab")
+    tab_until(page, "document.activeElement.getAttribute('role') === 'switch' "
+              "|| document.activeElement.type === 'checkbox'", 10,
+              "the page preview toggle cannot be reached with Tab")
     page.keyboard.press("Space")
     image = page.locator("[data-testid=stImage] img, [data-testid=stImageContainer] img").first
     image.wait_for(timeout=60_000)

@@ -26,7 +26,7 @@ from kb.cli import main
 from kb.errors import ExtractionError
 from kb.store import build_lock, load_index
 from kb.workers import Job, ReadLimits, read_all
-from pdfs import Heading, encrypt_pdf, make_pdf, prose
+from pdfs import Heading, encrypt_pdf, make_pdf, prose, write_pdf
 from test_mandates import other_portfolio
 
 DAMAGES = ("missing", "empty", "truncated", "same-size garbage", "garbage")
@@ -156,16 +156,7 @@ def _bomb(path: Path, inflated_mb: int) -> Path:
             b"/Resources << /Font << /F1 5 0 R >> >> >>",
             b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(body) + body + b"\nendstream",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for i, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    path.write_bytes(bytes(out))
-    return path
+    return write_pdf(path, objs)
 
 
 def _bad_files(corpus: Path) -> dict[str, str]:
