@@ -17,15 +17,15 @@ from .clean import CleanDocument, clean_document
 from .errors import ExtractionError
 from .extract import RawDocument, extract_pdf
 from .language import detect_language, is_language, is_prose, passage_language
-from .mandates import extract_mandates
+from .mandates import extract_mandates, with_mandate_endings
 from .ocr import OcrOptions, cached_ocr, ocr_available, pages_needing_ocr
 from .records import Chunk, Document, Mandate
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
-PIPELINE_VERSION = 7  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
+PIPELINE_VERSION = 8  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
 # 5: TeX accents recomposed, T1 codes and symbol fonts, tables of contents/indexes/bibliographies left out,
 # running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters;
-# 6: scanned pages OCR'd; 7: headings set on several lines joined
+# 6: scanned pages OCR'd; 7: headings set on several lines joined; 8: what ends a mandate starts a section
 _MIN_CHARS_PER_PAGE = 10  # fewer on average, and no page of text (below): no text layer
 _MIN_CHARS_TEXT_PAGE = 200  # a page with this many characters is text, however many blank pages surround it
 _LANGUAGE_SAMPLE = 5000  # characters of prose, spread over the document, to tell its language
@@ -82,7 +82,7 @@ def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings,
     _check_readable(full_text, clean)
     lang = _document_language(clean)
     doc_id = sha[:12]
-    passages = chunk_blocks(clean.blocks, settings,
+    passages = chunk_blocks(with_mandate_endings(clean.blocks), settings,
                             skip_headings=(clean.title, raw.metadata.get("Author", "")))
     chunks = tuple(Chunk(f"{doc_id}-{i:04d}", doc_id, rel, clean.title, p.page, p.page_end,
                          p.section, passage_language(p.text, lang), p.text) for i, p in enumerate(passages))

@@ -130,12 +130,32 @@ def _segments(text: str) -> list[tuple[str | None, str]]:
 
 def extract_mandates(blocks: Sequence[Block], doc_id: str, path: str) -> list[Mandate]:
     """Every mandate block of one document, in reading order."""
+    drafts, _ = _read(blocks)
+    return _records(drafts, doc_id, path)
+
+
+def with_mandate_endings(blocks: Sequence[Block]) -> list[Block]:
+    """The blocks, with each plain line that ends a mandate made a heading of that mandate's level.
+
+    What follows a portfolio's last mandate (a back cover, an annex) then starts a
+    section of its own for the chunker, instead of being cited under the mandate.
+    """
+    _, ends = _read(blocks)
+    out = list(blocks)
+    for i, level in ends.items():
+        out[i] = replace(out[i], kind="heading", level=level)
+    return out
+
+
+def _read(blocks: Sequence[Block]) -> tuple[list[_Draft], dict[int, int]]:
+    """Mandate drafts, and ``{block index: level}`` of the plain lines that end a mandate."""
     drafts: list[_Draft] = []
+    ends: dict[int, int] = {}
     current: _Draft | None = None
     title: tuple[str, int, int] | None = None  # (text, page, level) of the last heading not yet used
     last_para: tuple[str, int] | None = None  # a short line that may be a title in bold-less layouts
 
-    for block in blocks:
+    for i, block in enumerate(blocks):
         text = block.text.strip()
         if block.kind == "heading":
             label = _LABELS.get(fold(text).rstrip(" :"))
@@ -167,6 +187,7 @@ def extract_mandates(blocks: Sequence[Block], doc_id: str, path: str) -> list[Ma
             last_para = (text, block.page) if len(text.split()) <= 30 and not _BULLET.match(text) else None
             continue
         if not fields and current.description and _is_untyped_heading(text):
+            ends[i] = min(current.level, 9)
             current = None  # something else starts (an annex, a back cover…)
             last_para = (text, block.page)
             continue
@@ -180,8 +201,7 @@ def extract_mandates(blocks: Sequence[Block], doc_id: str, path: str) -> list[Ma
                     getattr(current, f).append(value)
             elif value:
                 (current.deliverables if current.mode == "deliverables" else current.description).append(value)
-
-    return _records(drafts, doc_id, path)
+    return drafts, ends
 
 
 def _records(drafts: Sequence[_Draft], doc_id: str, path: str) -> list[Mandate]:

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import DEMO_CORPUS
 from kb.build import build_index
+from kb.chunk import ChunkSettings
+from kb.document import read_document
 from kb.clean import clean_document
 from kb.cli import main
 from kb.embed import HashEmbedder
@@ -129,6 +131,35 @@ def test_other_layout_portfolio(tmp_path):
     assert "concertation et mobilisation" in table.themes
     assert "Notre équipe" not in saint_roch.description  # the next section is not part of the mandate
     assert "revitalisation et aménagement" in saint_roch.themes
+
+
+def test_what_follows_the_last_mandate_is_cited_under_its_own_section(tmp_path):
+    """A plain line that ends the last mandate (a back cover, a colophon) starts a section of its own."""
+    pdf = make_pdf(tmp_path / "portfolio.pdf", [[
+        Heading("Nos réalisations", 18),
+        Heading("Accompagnement d’une table de quartier", 13),
+        Para(["Mandataire : Table de quartier du Vieux-Moulin · Année : 2021"]),
+        Para(["La Table voulait revoir sa gouvernance avec ses membres et ses partenaires du quartier,",
+              "en clarifiant les rôles de chacun et la façon de prendre les décisions ensemble."]),
+        Para(["Notre manière d’accompagner"]),
+        Para(["Ce document a été préparé pour la rencontre annuelle des partenaires municipaux de la",
+              "région, avec une boîte à outils destinée aux élus et aux équipes de développement."])]],
+        title="Portfolio")
+    content = read_document(pdf, pdf.name, "0" * 64, ChunkSettings())
+    [mandate] = content.mandates
+    assert mandate.title == "Accompagnement d’une table de quartier"
+    assert "boîte à outils" not in mandate.description
+    cover = [c for c in content.chunks if "boîte à outils" in c.text]
+    assert [c.section for c in cover] == ["Nos réalisations › Notre manière d’accompagner"]
+    assert all("boîte à outils" not in c.text for c in content.chunks if "Accompagnement" in c.section)
+
+
+def test_demo_portfolio_back_cover_has_its_own_section():
+    content = read_document(DEMO_CORPUS / PORTFOLIO, PORTFOLIO, "0" * 64, ChunkSettings())
+    cover = [c for c in content.chunks if "Ce portfolio a été réalisé" in c.text]
+    assert [c.section for c in cover] == ["Les 9 fonctions de notre accompagnement critique"]
+    last = [c for c in content.chunks if c.section.startswith("Consultation autour de la Politique")]
+    assert last and all("Ce portfolio a été réalisé" not in c.text for c in last)
 
 
 def test_parse_years_and_themes():
