@@ -317,19 +317,20 @@ def _feedback_rows(args: argparse.Namespace, kind: str) -> list:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from .evaluate import load_qrels
-    from .store import clear_tuning, write_tuning
-    from .tune import tune_fusion
+    from .store import clear_tuning
+    from .tune import apply_tuning, tune_fusion, tune_on_feedback
 
     if args.reset:
         clear_tuning(index_dir(args.index))
         print("Poids par défaut rétablis.")
         return 0
-    rows = [r for path in args.qrels for r in load_qrels(path)] if args.qrels else _feedback_rows(args, "passage")
-    rows = [r for r in rows if "doc" in r]
-    if not rows:
-        raise KbError("kb tune ajuste la recherche de passages : il faut des jugements de passages")
-    kb = _open(args)
-    report = tune_fusion(kb, rows, folds=args.folds)
+    if args.qrels:
+        rows = [r for path in args.qrels for r in load_qrels(path) if "doc" in r]
+        if not rows:
+            raise KbError("kb tune ajuste la recherche de passages : il faut des jugements de passages")
+        report = tune_fusion(_open(args), rows, folds=args.folds)
+    else:
+        report = tune_on_feedback(_open(args), index_dir(args.index), folds=args.folds)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -339,12 +340,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"  poids ajustés     α {f.alpha:.1f}, langue étrangère {f.foreign_alpha:.1f} : "
               f"{report.cross_validated_mrr:.3f} sur les plis jamais vus ({report.chosen_mrr:.3f} sur tout)")
     if args.apply:
-        if not report.better:
+        if not apply_tuning(index_dir(args.index), report):
             print("Les poids ajustés ne font pas mieux sur les plis jamais vus : rien n'est changé.")
             return 0
-        write_tuning(index_dir(args.index), {"alpha": f.alpha, "foreign_alpha": f.foreign_alpha,
-                                             "queries": report.queries, "cv_mrr": round(report.cross_validated_mrr, 4),
-                                             "previous_mrr": round(report.current_mrr, 4)})
         print("Poids appliqués : la recherche les utilise dès maintenant (`kb tune --reset` pour revenir).")
     return 0
 

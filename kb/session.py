@@ -66,6 +66,16 @@ class KnowledgeBase:
         with the fusion weights `kb tune --apply` fitted for it, if any."""
         return cls(load_index(index_dir), load_embedder(model) if model else None, fitted_fusion(index_dir))
 
+    def detached(self) -> "KnowledgeBase":
+        """Another knowledge base over the same loaded index and models, with searchers of its own.
+
+        Changing its fusion settings (as tuning does) leaves this one, which other
+        sessions may be querying, untouched.
+        """
+        other = KnowledgeBase(self.index, self._embedder, self.passages.retriever.fusion)
+        other._second = self._second
+        return other
+
     @property
     def embedder(self) -> Embedder:
         """The index's own embedder (loaded on first use when none was given)."""

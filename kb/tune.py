@@ -6,20 +6,30 @@ another language) ranks every query once; the queries are split into folds
 that did best on the *other* folds. That cross-validated figure, never the
 in-sample one, is what says whether the fitted weights beat today's.
 
-Public entry points: :func:`tune_fusion`, :class:`TuneReport`.
+The app's Index page and `kb tune` share the whole loop: :func:`tune_on_feedback`
+fits on the practitioners' « utile » marks, :func:`apply_tuning` keeps the
+fitted weights only when they beat today's on the folds never used to fit them.
+
+Public entry points: :func:`tune_fusion`, :func:`tune_on_feedback`, :func:`apply_tuning`,
+:class:`TuneReport`.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any, Sequence
 
+from .errors import KbError
 from .evaluate import evaluate_search
+from .feedback import as_judgments, read_marks
 from .retrieve import FusionSettings
 from .session import KnowledgeBase
+from .store import write_tuning
 
 GRID_ALPHA = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 GRID_FOREIGN = (0.6, 0.7, 0.8, 0.9)
+MIN_FEEDBACK_QUERIES = 3  # fewer distinct queries cannot be split into folds that say anything
 
 
 @dataclass(frozen=True)
@@ -59,14 +69,16 @@ def _folds(rows: Sequence[dict[str, Any]], k: int, seed: int) -> list[int]:
 
 def tune_fusion(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], folds: int = 5, seed: int = 2026,
                 alphas: Sequence[float] = GRID_ALPHA, foreign: Sequence[float] = GRID_FOREIGN) -> TuneReport:
-    """Cross-validated choice of the fusion weights on passage judgments ``rows``."""
+    """Cross-validated choice of the fusion weights on passage judgments ``rows``.
+
+    ``kb`` itself is never changed: the settings are tried on a detached copy, so
+    the app's shared knowledge base keeps answering with today's weights meanwhile.
+    """
     current = kb.passages.retriever.fusion
+    kb = kb.detached()
     grid = [replace(current, method="convex", alpha=a, foreign_alpha=f) for a in alphas for f in foreign]
-    try:
-        rr = {g: _reciprocal_ranks(kb, rows, g) for g in grid}
-        base = _reciprocal_ranks(kb, rows, current)
-    finally:
-        kb.passages.retriever.fusion = current
+    rr = {g: _reciprocal_ranks(kb, rows, g) for g in grid}
+    base = _reciprocal_ranks(kb, rows, current)
     k = max(2, min(folds, len({r["query"] for r in rows})))
     fold = _folds(rows, k, seed)
     held = []
@@ -77,3 +89,28 @@ def tune_fusion(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], folds: int = 
     chosen = max(grid, key=lambda g: (sum(rr[g]), -abs(g.alpha - current.alpha)))
     n = len(rows)
     return TuneReport(n, k, current, sum(base) / n, sum(held) / n, chosen, sum(rr[chosen]) / n)
+
+
+def tune_on_feedback(kb: KnowledgeBase, index_dir: str | Path, folds: int = 5) -> TuneReport:
+    """:func:`tune_fusion` on the « utile » marks given to passages in the app for this index.
+
+    Raises:
+        KbError: (in French) fewer than :data:`MIN_FEEDBACK_QUERIES` queries have a useful passage.
+    """
+    rows = as_judgments(read_marks(index_dir), "passage")
+    n = len({r["query"] for r in rows})
+    if n < MIN_FEEDBACK_QUERIES:
+        raise KbError(f"il faut des avis « utile » sur au moins {MIN_FEEDBACK_QUERIES} requêtes différentes "
+                      f"pour ajuster les poids (il y en a {n})")
+    return tune_fusion(kb, rows, folds=folds)
+
+
+def apply_tuning(index_dir: str | Path, report: TuneReport) -> bool:
+    """Keep the fitted weights for this index when they beat today's on unseen folds; say whether they were."""
+    if not report.better:
+        return False
+    f = report.chosen
+    write_tuning(index_dir, {"alpha": f.alpha, "foreign_alpha": f.foreign_alpha, "queries": report.queries,
+                             "cv_mrr": round(report.cross_validated_mrr, 4),
+                             "previous_mrr": round(report.current_mrr, 4)})
+    return True

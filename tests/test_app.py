@@ -491,3 +491,43 @@ def test_fusion_weights_applied_by_kb_tune_are_used_by_the_app(monkeypatch, demo
     assert knowledge_base().passages.retriever.fusion.alpha == 0.5
     write_tuning(index, {"alpha": 0.7, "foreign_alpha": 0.9})
     assert knowledge_base().passages.retriever.fusion.alpha == 0.7
+
+
+def test_index_page_refits_the_fusion_on_the_marks_and_applies_it(monkeypatch, demo_hash_index, tmp_path):
+    """Marks that favour exact wording (each query's first lexical passage) move the weights toward BM25."""
+    import json
+    import shutil
+
+    from kb.feedback import record
+    from kb.passages import SearchOptions
+    from kb.session import KnowledgeBase
+    from kb.store import read_tuning
+    from webui.common import knowledge_base
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_hash_index, index)
+    monkeypatch.setenv("KB_INDEX", str(index))
+    monkeypatch.setenv("KB_CORPUS", str(DEMO_CORPUS))
+    at = index_page(app())
+    assert button(at, "Calculer de nouveaux poids").disabled  # no marks yet
+    kb = KnowledgeBase.open(index, "hash")
+    tune = Path(__file__).resolve().parent.parent / "eval" / "tune_search.jsonl"
+    for line in tune.read_text(encoding="utf-8").splitlines()[:12]:
+        query = json.loads(line)["query"]
+        record(index, query, True, chunk=kb.search(query, SearchOptions(mode="lexical")).hits[0].chunk)
+    at = index_page(app())
+    assert "12 requête(s) ont un passage jugé utile" in texts(at)
+    button(at, "Calculer de nouveaux poids").click().run()
+    table = at.dataframe[-1].value
+    assert list(table["Poids"]) == ["actuels", "ajustés"]
+    assert "plis jamais vus" in table["MRR@10 sur les avis"].iloc[1]
+    assert read_tuning(index) is None  # nothing changes before the administrator applies
+    button(at, "Appliquer ces poids").click().run()
+    assert any("Poids appliqués" in s.value for s in at.success)
+    tuning = read_tuning(index)
+    assert tuning["alpha"] < 0.5 and tuning["cv_mrr"] > tuning["previous_mrr"]
+    assert knowledge_base().passages.retriever.fusion.alpha == tuning["alpha"]
+    at = index_page(app())
+    assert "Poids en service : ajustés" in texts(at)
+    button(at, "Revenir aux poids par défaut").click().run()
+    assert read_tuning(index) is None

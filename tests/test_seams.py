@@ -314,3 +314,25 @@ def test_tune_reports_cross_validated_figures_and_apply_is_read_back(capsys, dem
     assert KnowledgeBase.open(index, "hash").passages.retriever.fusion.alpha == 0.7
     assert main(["tune", "--reset", "--index", str(index)]) == 0
     assert KnowledgeBase.open(index, "hash").passages.retriever.fusion.alpha == 0.5
+
+
+def test_tuning_on_marks_needs_three_queries_and_leaves_the_session_alone(demo_hash_index, tmp_path):
+    import shutil as sh
+
+    from kb.errors import KbError
+    from kb.feedback import record
+    from kb.session import KnowledgeBase
+    from kb.tune import apply_tuning, tune_on_feedback
+
+    index = tmp_path / "index"
+    sh.copytree(demo_hash_index, index)
+    kb = KnowledgeBase(load_index(index), HashEmbedder())
+    for query in ("briser les silos", "gouvernance partagée"):
+        record(index, query, True, chunk=kb.search(query).hits[0].chunk)
+    with pytest.raises(KbError, match=r"au moins 3 requêtes différentes .*il y en a 2"):
+        tune_on_feedback(kb, index)
+    record(index, "leadership collectif", True, chunk=kb.search("leadership collectif").hits[0].chunk)
+    report = tune_on_feedback(kb, index, folds=3)
+    assert report.queries == 3 and report.current_mrr == 1.0  # every marked passage is today's first
+    assert not report.better and not apply_tuning(index, report)  # nothing to gain: nothing written
+    assert not (index / "fusion.json").exists() and kb.passages.retriever.fusion.alpha == 0.5

@@ -1,4 +1,5 @@
-"""Page « Index »: what the index holds and the skipped files; for administrators, rebuild, add and retire PDFs.
+"""Page « Index »: what the index holds and the skipped files; for administrators, rebuild, add and
+retire PDFs, and refit the search on the practitioners' « utile » marks.
 
 The status is read after any action on this run, so it always agrees with
 what the action just did.
@@ -10,11 +11,13 @@ import streamlit as st
 from kb.config import corpus_dir, index_dir
 from kb.corpus import Added, add_pdfs, corpus_pdfs, retire_pdf
 from kb.errors import KbError
+from kb.feedback import as_judgments, read_marks
 from kb.records import IndexStatus
-from kb.store import read_status
+from kb.store import clear_tuning, read_status, read_tuning
+from kb.tune import MIN_FEEDBACK_QUERIES, TuneReport, apply_tuning, tune_on_feedback
 from webui import fr
 from webui.access import admin_panel
-from webui.common import follow_build, run_build, running_build
+from webui.common import follow_build, knowledge_base, run_build, running_build
 
 INDEX_TYPES = {"flat": "exact", "hnsw": "approché (HNSW)"}
 
@@ -111,6 +114,52 @@ def retire_section() -> None:
         run_build()
 
 
+def _weights(alpha: float, foreign: float) -> str:
+    return f"sens {fr.number(alpha, 1)}, requêtes en anglais {fr.number(foreign, 1)}"
+
+
+def _show_report(report: TuneReport) -> None:
+    c, f = report.current, report.chosen
+    st.dataframe([{"Poids": "actuels", "Réglage": _weights(c.alpha, c.foreign_alpha),
+                   "MRR@10 sur les avis": fr.number(report.current_mrr, 3)},
+                  {"Poids": "ajustés", "Réglage": _weights(f.alpha, f.foreign_alpha),
+                   "MRR@10 sur les avis": f"{fr.number(report.cross_validated_mrr, 3)} (plis jamais vus)"}],
+                 hide_index=True)
+    st.caption(f"{report.queries} requêtes, validation croisée en {report.folds} plis : chaque pli est noté avec "
+               f"les poids ajustés sur les autres ({fr.number(report.chosen_mrr, 3)} sur toutes les requêtes, "
+               f"chiffre flatteur donné pour information).")
+    if not report.better:
+        st.info("Les poids ajustés ne font pas mieux que les poids actuels sur les plis jamais vus : rien à appliquer.")
+    elif st.button("Appliquer ces poids", type="primary", key="tune_apply"):
+        apply_tuning(index_dir(), report)
+        del st.session_state["tune_report"]
+        st.success("Poids appliqués : la recherche les utilise dès maintenant.")
+
+
+def feedback_section() -> None:
+    st.subheader("Apprendre des avis")
+    marks = read_marks(index_dir())
+    queries = len(as_judgments(marks, "passage"))
+    st.write(f"{len(marks)} avis « utile » ou « pas utile » donnés sur les pages Recherche et Mandats ; "
+             f"{queries} requête(s) ont un passage jugé utile. La fusion du lexical et du sens peut être "
+             f"réajustée sur ces avis (au moins {MIN_FEEDBACK_QUERIES} requêtes), par validation croisée.")
+    tuning = read_tuning(index_dir())
+    if tuning and {"alpha", "foreign_alpha"} <= set(tuning):
+        st.caption(f"Poids en service : ajustés ({_weights(float(tuning['alpha']), float(tuning['foreign_alpha']))}).")
+        if st.button("Revenir aux poids par défaut", key="tune_reset"):
+            clear_tuning(index_dir())
+            st.rerun()
+    kb = knowledge_base()
+    if st.button("Calculer de nouveaux poids", key="tune_fit", disabled=kb is None or queries < MIN_FEEDBACK_QUERIES):
+        with st.spinner("Validation croisée sur les avis…"):
+            try:
+                st.session_state["tune_report"] = tune_on_feedback(kb, index_dir())
+            except KbError as exc:
+                st.warning(f"{exc}.")
+    if "tune_report" in st.session_state:
+        _show_report(st.session_state["tune_report"])
+
+
 st.title("Index")
 status_box = st.container()
 job = running_build()
@@ -121,6 +170,7 @@ if admin_panel():
     rebuild_section()
     upload_section()
     retire_section()
+    feedback_section()
 with status_box:
     try:
         current = read_status(index_dir())
