@@ -73,7 +73,7 @@ class KnowledgeBase:
         sessions may be querying, untouched.
         """
         other = KnowledgeBase(self.index, self._embedder, self.passages.retriever.fusion)
-        other._second = self._second
+        other._second, other._vectors = self._second, self._vectors  # same models: same query vectors
         return other
 
     @property
