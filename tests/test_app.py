@@ -518,8 +518,8 @@ def test_index_page_refits_the_fusion_on_the_marks_and_applies_it(monkeypatch, d
     at = index_page(app())
     assert "12 requête(s) ont un passage jugé utile" in texts(at)
     button(at, "Calculer de nouveaux poids").click().run()
-    table = at.dataframe[-1].value
-    assert list(table["Poids"]) == ["actuels", "ajustés"]
+    table = at.table[-1].value
+    assert list(table.index) == ["actuels", "ajustés"]
     assert "plis jamais vus" in table["MRR@10 sur les avis"].iloc[1]
     assert read_tuning(index) is None  # nothing changes before the administrator applies
     button(at, "Appliquer ces poids").click().run()

@@ -316,6 +316,29 @@ def login_steps(s: Session) -> None:
     assert page.get_by_role("button", name="Se déconnecter").count() == 1
 
 
+def feedback_steps(s: Session) -> None:
+    """« Utile » on three queries' first passages, then the refit on the Index page (as administrator).
+
+    The marked passages are today's first ones, so today's weights cannot be beaten on them: the page
+    must show both figures and offer nothing to apply (applying is walked in tests/test_app.py).
+    """
+    page = s.page
+    page.get_by_role("link", name="Recherche").click()
+    page.get_by_label(QUERY_BOX).wait_for(timeout=60_000)
+    for query in ("participation citoyenne", "coconstruction", "politique culturelle municipale"):
+        search(s, query)
+        page.get_by_role("button", name="Utile", exact=True).first.click()
+        wait_text(s, "Merci : votre avis est enregistré.")
+        wait_idle(s)
+    page.get_by_role("link", name="Index").click()
+    wait_text(s, "3 requête(s) ont un passage jugé utile")
+    page.get_by_role("button", name="Calculer de nouveaux poids").click()
+    wait_text(s, "(plis jamais vus)")
+    wait_text(s, "rien à appliquer")
+    assert page.get_by_role("button", name="Appliquer ces poids").count() == 0
+    s.check_french("refit on the marks")
+
+
 def upload_steps(s: Session, tmp: Path) -> None:
     """A good PDF and a truncated one: one added, one refused in French; the page then agrees with itself."""
     page = s.page
@@ -365,6 +388,7 @@ def test_a_french_session_end_to_end(team_server, browser):
         keyboard_and_reset_steps(s)
         mandates_steps(s)
         login_steps(s)
+        feedback_steps(s)
         upload_steps(s, work)
         inert_document_steps(s)
         s.page.get_by_role("link", name="Index").click()

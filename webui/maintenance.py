@@ -6,6 +6,7 @@ what the action just did.
 """
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from kb.config import corpus_dir, index_dir
@@ -120,11 +121,11 @@ def _weights(alpha: float, foreign: float) -> str:
 
 def _show_report(report: TuneReport) -> None:
     c, f = report.current, report.chosen
-    st.dataframe([{"Poids": "actuels", "Réglage": _weights(c.alpha, c.foreign_alpha),
-                   "MRR@10 sur les avis": fr.number(report.current_mrr, 3)},
-                  {"Poids": "ajustés", "Réglage": _weights(f.alpha, f.foreign_alpha),
-                   "MRR@10 sur les avis": f"{fr.number(report.cross_validated_mrr, 3)} (plis jamais vus)"}],
-                 hide_index=True)
+    st.table(pd.DataFrame([{"Poids": "actuels", "Réglage": _weights(c.alpha, c.foreign_alpha),
+                            "MRR@10 sur les avis": fr.number(report.current_mrr, 3)},
+                           {"Poids": "ajustés", "Réglage": _weights(f.alpha, f.foreign_alpha),
+                            "MRR@10 sur les avis": f"{fr.number(report.cross_validated_mrr, 3)} (plis jamais vus)"}]
+                          ).set_index("Poids"))
     st.caption(f"{report.queries} requêtes, validation croisée en {report.folds} plis : chaque pli est noté avec "
                f"les poids ajustés sur les autres ({fr.number(report.chosen_mrr, 3)} sur toutes les requêtes, "
                f"chiffre flatteur donné pour information).")
