@@ -1,7 +1,8 @@
 """One PDF → its document record, passages and mandates: the per-document chain.
 
-extract (PDFium) → clean (layout, hyphenation, headers) → language checks →
-chunk (passages with citations) → mandates (records read from the blocks).
+extract (PDFium; OCR'd pages given printed sizes and bold) → clean (layout,
+hyphenation, headers) → language checks → chunk (passages with citations) →
+mandates (records read from the blocks).
 Everything a corpus file becomes is decided here, from its bytes alone, so the
 build can run it anywhere (a worker process) and cache it by content hash.
 
@@ -19,13 +20,15 @@ from .extract import RawDocument, extract_pdf
 from .language import detect_language, is_language, is_prose, passage_language
 from .mandates import extract_mandates, with_mandate_endings
 from .ocr import OcrOptions, cached_ocr, ocr_available, pages_needing_ocr
+from .scanlayout import restyle_ocr_pages
 from .records import Chunk, Document, Mandate
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
-PIPELINE_VERSION = 8  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
+PIPELINE_VERSION = 9  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
 # 5: TeX accents recomposed, T1 codes and symbol fonts, tables of contents/indexes/bibliographies left out,
 # running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters;
-# 6: scanned pages OCR'd; 7: headings set on several lines joined; 8: what ends a mandate starts a section
+# 6: scanned pages OCR'd; 7: headings set on several lines joined; 8: what ends a mandate starts a section;
+# 9: OCR'd pages' sizes rescaled to the printed ones and bold read from the ink (headings, mandate titles)
 _MIN_CHARS_PER_PAGE = 10  # fewer on average, and no page of text (below): no text layer
 _MIN_CHARS_TEXT_PAGE = 200  # a page with this many characters is text, however many blank pages surround it
 _LANGUAGE_SAMPLE = 5000  # characters of prose, spread over the document, to tell its language
@@ -109,7 +112,7 @@ def _text_of(path: Path, sha: str, ocr: OcrOptions | None) -> tuple[RawDocument,
         return raw, {"unread_pages": tuple(pages)}
     copy, result = cached_ocr(path, sha, pages, ocr)
     conf = result.mean_confidence
-    return extract_pdf(copy), {"ocr_pages": tuple(result.pages_ocred),
+    return restyle_ocr_pages(extract_pdf(copy), copy, result.pages_ocred), {"ocr_pages": tuple(result.pages_ocred),
                                "ocr_confidence": None if conf is None else round(conf, 1),
                                "low_confidence_pages": tuple(result.low_confidence_pages())}
 
