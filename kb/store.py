@@ -117,6 +117,12 @@ class KbIndex:
         return self.passages.records
 
     @property
+    def chunk_languages(self) -> tuple[str, ...]:
+        """The languages of the chunks (the manifest's list: no pass over a million chunks)."""
+        langs = self.manifest.get("chunk_languages")
+        return tuple(langs) if langs is not None else tuple(sorted({c.lang for c in self.chunks if c.lang}))
+
+    @property
     def version(self) -> str:
         return self.path.name if self.path else ""
 
@@ -310,7 +316,8 @@ def save_index(index_dir: str | Path, index: KbIndex) -> KbIndex:
         _save_collection(folder, "mandate_", index.mandates, lambda m: m.to_dict())
         manifest = {**index.manifest, "format_version": FORMAT_VERSION, "documents": len(index.documents),
                     "chunks": len(index.passages), "mandates": len(index.mandates),
-                    "dense": index.passages.dense_info.to_dict(), "checksums": _inventory(folder)}
+                    "dense": index.passages.dense_info.to_dict(), "chunk_languages": sorted({c.lang for c in index.chunks if c.lang}),
+                    "checksums": _inventory(folder)}
         write_json(folder / MANIFEST, manifest)
         path = writer.commit()
     return replace(index, manifest=manifest, path=path)

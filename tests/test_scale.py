@@ -135,3 +135,9 @@ def test_hash_embedder_index_still_answers_through_the_whole_product(tmp_path):
     kb = KnowledgeBase.open(tmp_path / "index")
     result = kb.search("gouvernance des jeunes", SearchOptions(k=3, doc="d1.pdf"))
     assert result.hits and all(h.chunk.doc_id == "d1" for h in result.hits)
+
+
+def test_the_languages_of_the_chunks_come_from_the_manifest(tmp_path):
+    saved = save_index(tmp_path / "index", make_index(30, exact_max=1000))
+    assert saved.manifest["chunk_languages"] == ["fr"]
+    assert load_index(tmp_path / "index").chunk_languages == ("fr",)
