@@ -118,7 +118,7 @@ def build(n: int, folder: Path) -> dict:
 
 def query(n: int, folder: Path, repeat: int) -> dict:
     from bench_search import QRELS, percentiles, timed
-    from kb.dense import ExactIndex, recall_at
+    from kb.dense import ExactIndex, IvfIndex, held_out_queries, recall_at
     from kb.embed import load_embedder
     from kb.evaluate import load_qrels
     from kb.passages import SearchOptions
@@ -154,6 +154,17 @@ def query(n: int, folder: Path, repeat: int) -> dict:
     c = kb.index.passages
     vecs = np.stack([kb.query(q).vector for q in queries])
     fig["recall_queries"] = recall_at(c.dense, c.vectors, vecs) if c.dense_info.type != "flat" else 1.0
+    if c.dense_info.type == "ivf":  # recall and cost of each nprobe, on the judged queries and on held-out ones
+        held = held_out_queries(c.vectors, 200, 5)
+        truth = [ExactIndex(c.vectors).search(q, 10)[1] for q in held]
+        fig["sweep"] = []
+        for nprobe in (8, 16, 32, 64, 128, 256):
+            index = IvfIndex(c.dense.ivf, c.vectors, nprobe)
+            t = time.perf_counter()
+            judged = recall_at(index, c.vectors, vecs)
+            ms = (time.perf_counter() - t) * 1000 / len(vecs)
+            fig["sweep"].append((nprobe, judged, recall_at(index, c.vectors, held, truth=truth), ms))
+        c.dense.ivf.nprobe = c.dense_info.nprobe
     t = time.perf_counter()
     for q in vecs:
         ExactIndex(c.vectors).search(q, 100)
@@ -194,6 +205,9 @@ def run_scale(sizes: list[int], repeat: int = 2) -> None:
               f"(anonymous {r['RssAnon']:.0f}, file-backed maps {r['RssFile']:.0f}; model and libraries before "
               f"the index: {q['model_rss_mb']:.0f}; after the exact-search comparison "
               f"{q['rss_after_exact']['VmRSS']:.0f}); load {q['load_start']:.1f}→{q['load_end']:.1f}", flush=True)
+        for nprobe, judged, held, ms in q.get("sweep", ()):
+            print(f"  nprobe {nprobe:>3}: recall@10 {held:.3f} held-out, {judged:.3f} judged queries; "
+                  f"{ms:.1f} ms a query (IVF + exact re-scoring of 100, and the recall check)")
 
 
 def _child(phase: str, n: int, folder: str, repeat: int) -> dict:
