@@ -51,6 +51,20 @@ def rss_mb() -> dict[str, float]:
     return out
 
 
+def mapped_mb(folder: Path) -> dict[str, float]:
+    """Resident pages of each memory-mapped file of the index folder (from /proc/self/smaps)."""
+    out: dict[str, float] = {}
+    name = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5:
+            name = head[5].split(str(folder), 1)[1].split("/", 2)[-1] if len(head) > 5 and str(folder) in head[5] \
+                else None
+        elif name and head and head[0] == "Rss:":
+            out[name] = out.get(name, 0.0) + int(head[1]) / 1024
+    return {k: round(v, 1) for k, v in out.items() if v >= 1}
+
+
 def load() -> float:
     return os.getloadavg()[0]
 
@@ -151,6 +165,7 @@ def query(n: int, folder: Path, repeat: int) -> dict:
     fig["ms_hybrid_cached"] = percentiles(timed(run("hybrid", embed=False), queries, repeat))
     fig["ms_embed"] = percentiles(timed(lambda q: embedder.embed([q], query=True), queries, repeat, warm=5))
     fig["rss"] = rss_mb()  # the product's path only; exact search below maps every vector in
+    fig["mapped"] = mapped_mb(folder)
     c = kb.index.passages
     vecs = np.stack([kb.query(q).vector for q in queries])
     fig["recall_queries"] = recall_at(c.dense, c.vectors, vecs) if c.dense_info.type != "flat" else 1.0
@@ -205,6 +220,7 @@ def run_scale(sizes: list[int], repeat: int = 2) -> None:
               f"(anonymous {r['RssAnon']:.0f}, file-backed maps {r['RssFile']:.0f}; model and libraries before "
               f"the index: {q['model_rss_mb']:.0f}; after the exact-search comparison "
               f"{q['rss_after_exact']['VmRSS']:.0f}); load {q['load_start']:.1f}→{q['load_end']:.1f}", flush=True)
+        print(f"  resident pages of the index's memory maps (MB): {q['mapped']}")
         for nprobe, judged, held, ms in q.get("sweep", ()):
             print(f"  nprobe {nprobe:>3}: recall@10 {held:.3f} held-out, {judged:.3f} judged queries; "
                   f"{ms:.1f} ms a query (IVF + exact re-scoring of 100, and the recall check)")
