@@ -162,7 +162,7 @@ def choose_nprobe(ivf, vectors: np.ndarray, seed: int = 0) -> tuple[int, float]:
     queries = held_out_queries(vectors, RECALL_QUERIES, seed)
     truth = _exact_batch(vectors, queries, 10)
     recall = 0.0
-    for nprobe in NPROBES:
+    for nprobe in (min(p, ivf.nlist) for p in NPROBES):  # a small index has fewer lists than the floor
         recall = recall_at(IvfIndex(ivf, vectors, nprobe), vectors, queries, 10, truth)
         if recall >= TARGET_RECALL or nprobe >= ivf.nlist:
             return nprobe, recall
