@@ -1,6 +1,7 @@
 """Search quality and cost, side by side, in one run.
 
     python benchmarks/bench_search.py [--repeat 5] [--synthetic 100000] [--skip-synthetic]
+    python benchmarks/bench_search.py --scale 15000,100000,300000,1000000
 
 1. Quality on the judged query sets (eval/dev_search.jsonl = ../shared/eval, and
    eval/search_queries.jsonl, our own): kb hybrid vs lexical-only vs dense-only
@@ -10,6 +11,10 @@
    warm query latency p50/p95, peak memory.
 3. Warm query latency on a synthetic corpus (default 100,000 chunks: random unit
    vectors, texts drawn from the demo vocabulary), to show how cost grows.
+4. ``--scale``: for each size, a synthetic index built, saved and loaded as the
+   product does (benchmarks/bench_scale.py, each phase in its own process so
+   that its peak memory is its own): build time per part, load, first query,
+   warm latency, memory, and the approximate index's build time and recall@10.
 """
 from __future__ import annotations
 
@@ -122,7 +127,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="timed passes over the queries")
     ap.add_argument("--synthetic", type=int, default=100_000, help="chunks in the synthetic corpus")
     ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--scale", help="comma-separated sizes: build, save, load and query a synthetic index of each")
     args = ap.parse_args()
+    if args.scale:
+        from bench_scale import run_scale
+
+        run_scale([int(n) for n in args.scale.split(",")], args.repeat)
+        return
 
     sets = {q.name: load_qrels(q) for q in QRELS}
     queries = [r["query"] for rows in sets.values() for r in rows]

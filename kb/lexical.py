@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -17,14 +17,20 @@ LEXICAL_DIR = "lexical"
 BM25_K1, BM25_B = 1.2, 0.75
 
 
-def build_lexical(texts: Sequence[str]):
-    """A BM25 model over ``texts`` (rows align with the chunks)."""
+def build_lexical(texts: Iterable[str]):
+    """A BM25 model over ``texts`` (rows align with the chunks).
+
+    Each text's terms are kept as one small array of term numbers, not as
+    strings: at a million chunks, lists of strings alone took gigabytes.
+    """
     import bm25s
 
     model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-    tokens = [analyze(t) or ["∅"] for t in texts]  # bm25s needs one token a document
-    if tokens:
-        model.index(tokens, show_progress=False)
+    vocab: dict[str, int] = {}
+    ids = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in analyze(text) or ["∅"]), dtype=np.int32)
+           for text in texts]  # bm25s needs one token a document
+    if ids:
+        model.index((ids, vocab), show_progress=False)
     return model
 
 
@@ -33,10 +39,11 @@ def save_lexical(model, folder: Path) -> None:
 
 
 def load_lexical(folder: Path):
+    """The BM25 model saved in ``folder``; its score arrays are memory-mapped, not read."""
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s.BM25.load(str(folder), mmap=False, show_progress=False, allow_pickle=False)
+    return bm25s.BM25.load(str(folder), mmap=True, show_progress=False, allow_pickle=False)
 
 
 def vocabulary(model) -> dict[str, int]:

@@ -60,19 +60,30 @@ class PassageSearcher:
         self.retriever = HybridRetriever(index.passages, fusion)
         self.settings = settings or PassageSettings()
         self.reranker = reranker
-        docs = {d.doc_id: d for d in index.documents}
-        self._chunk_doc = [docs[c.doc_id] for c in index.chunks]
-        chunks = index.chunks
-        # Row i continues row i-1 when a long paragraph was cut with overlap.
-        self._continues = [i > 0 and chunks[i - 1].doc_id == c.doc_id and len(c.text) > 80
-                           and c.text[:80] in chunks[i - 1].text for i, c in enumerate(chunks)]
+        self._docs = {d.doc_id: d for d in index.documents}
+        self._chunk_doc: list | None = None  # each row's document, on the first filtered query
+        # Like the phrases and terms, per candidate row, never a pass over every chunk (1M chunks).
+        self._continuing: dict[int, bool] = {}
         self._phrases: dict[int, str] = {}
-        self._terms: list[frozenset[str] | None] = [None] * len(chunks)
+        self._terms: dict[int, frozenset[str]] = {}
+
+    def _continues(self, row: int) -> bool:
+        """Row ``row`` continues row ``row - 1`` (a long paragraph cut with overlap)."""
+        if not 0 < row < len(self.index.chunks):
+            return False
+        cached = self._continuing.get(row)
+        if cached is None:
+            c, before = self.index.chunks[row], self.index.chunks[row - 1]
+            cached = self._continuing[row] = (before.doc_id == c.doc_id and len(c.text) > 80
+                                              and c.text[:80] in before.text)
+        return cached
 
     # -- filters ---------------------------------------------------------------------------------
     def _mask(self, opts: SearchOptions) -> np.ndarray | None:
         if not any((opts.doc, opts.lang, opts.year, opts.doc_type)):
             return None
+        if self._chunk_doc is None:
+            self._chunk_doc = [self._docs[c.doc_id] for c in self.index.chunks]
         keep = []
         for chunk, d in zip(self.index.chunks, self._chunk_doc):
             name = d.path.rsplit("/", 1)[-1]
@@ -112,15 +123,15 @@ class PassageSearcher:
 
     # -- presentation ----------------------------------------------------------------------------
     def _chunk_terms(self, row: int) -> frozenset[str]:
-        cached = self._terms[row]
+        cached = self._terms.get(row)
         if cached is None:
             cached = self._terms[row] = frozenset(analyze(self.index.chunks[row].text))
         return cached
 
     def _redundant(self, row: int, chosen: list[int]) -> bool:
         """An overlapping window of a passage already shown, or a near-duplicate of one."""
-        nxt = row + 1 < len(self._continues) and self._continues[row + 1] and row + 1 in chosen
-        if (self._continues[row] and row - 1 in chosen) or nxt:
+        nxt = row + 1 in chosen and self._continues(row + 1)
+        if (row - 1 in chosen and self._continues(row)) or nxt:
             return True
         doc, terms = self.index.chunks[row].doc_id, self._chunk_terms(row)
         return any(self.index.chunks[o].doc_id == doc

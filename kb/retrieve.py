@@ -15,7 +15,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .dense import search_dense
+from .dense import ExactIndex, search_dense, top_rows
 from .errors import QueryError
 from .fusion import convex, ranked, rrf
 from .lexical import lexical_scores, vocabulary
@@ -135,8 +135,9 @@ class HybridRetriever:
         scores = lexical_scores(c.lexical, query.terms, len(c))
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:n or len(c)]
-        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        rows = np.flatnonzero(scores > 0)  # only rows sharing a term; their best n without sorting them all
+        top = rows[top_rows(scores[rows], n or len(c))]
+        return {int(i): float(scores[i]) for i in top}
 
     def dense(self, query: Query, mask: np.ndarray | None = None, n: int | None = None,
               exclude: int | None = None) -> dict[int, float]:
@@ -144,8 +145,9 @@ class HybridRetriever:
         c, n = self.collection, n or len(self.collection)
         if query.vector is None:
             raise ValueError("the query has no vector: embed it first")
-        if mask is None and exclude is None and c.dense is not None:
-            scores, rows = search_dense(c.dense, query.vector, n)
+        if mask is None and exclude is None:
+            index = c.dense if c.dense is not None else ExactIndex(c.vectors)  # the vectors scored in place
+            scores, rows = search_dense(index, query.vector, n)
             return {int(r): float(s) for r, s in zip(rows, scores)}
         rows = np.flatnonzero(mask) if mask is not None else np.arange(len(c))
         rows = rows[rows != exclude] if exclude is not None else rows

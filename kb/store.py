@@ -14,8 +14,10 @@ Layout::
                               and SHA-256 of every other file of the version
         documents.jsonl       one document record a line
         chunks.jsonl          one chunk a line (with its text hash), row-aligned with:
+        chunks.offsets.npy    int64 (n + 1): where each line of chunks.jsonl starts (and the file size)
         vectors.npy           float32 (n, dim), L2-normalised (no pickle)
-        dense.faiss           FAISS index over the same rows
+        dense.faiss           above ``exact_max`` chunks only: the inverted file (IVF, 8-bit codes)
+                              proposing candidates that the vectors re-score (kb/dense.py)
         lexical/              BM25 over the chunks (bm25s: JSON + .npy files)
         mandates.jsonl        past mandates read from the documents, row-aligned with:
         mandate_vectors.npy   their embeddings
@@ -28,8 +30,11 @@ manifest last, and only then replaces ``CURRENT`` (``os.replace`` is atomic):
 a failed or interrupted build leaves the previous index intact and a reader
 never sees a half-written index. :func:`load_index` reads it back and checks
 what it reads against the manifest (counts and sizes always, checksums on
-request). Old versions are pruned after the swap, never the live one nor the
-one it replaced.
+request). What is large is not read at load but memory-mapped: the vectors
+(held once, scored in place), the BM25 arrays, and the chunks, parsed one line
+at a time when a query needs them (:class:`ChunkRows`); a damaged line raises
+the same :class:`~kb.errors.IndexCorruptError` when it is read. Old versions
+are pruned after the swap, never the live one nor the one it replaced.
 
 Public entry points: :func:`save_index`, :func:`load_index`, :func:`read_status`,
 :func:`read_manifest`, :func:`current_version`, :func:`build_lock`, :class:`EmbeddingCache`,
@@ -40,6 +45,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -47,7 +53,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -57,7 +63,9 @@ from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, Ind
 from .lexical import build_lexical, load_lexical, save_lexical
 from .records import Chunk, Document, IndexStatus, Mandate, Skipped
 
-FORMAT_VERSION = 4  # 4: mandate BM25 persisted, checksums of every file in the manifest
+FORMAT_VERSION = 5  # 5: chunks read on demand (offsets file), vectors memory-mapped, IVF above exact_max
+OFFSETS = "chunks.offsets.npy"
+_ROW_CACHE = 4096
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 EMBEDDINGS = "embeddings"
@@ -70,8 +78,8 @@ _REBUILD = "lancez `kb build` pour le réparer"
 class Collection:
     """Row-aligned records with their text hashes, vectors, dense index and BM25 index."""
 
-    records: tuple[Any, ...]
-    text_hashes: tuple[str, ...]
+    records: Sequence[Any]  # a tuple, or the chunks of a loaded index read on demand (ChunkRows)
+    text_hashes: Sequence[str]
     vectors: np.ndarray
     dense: Any = field(repr=False, default=None)  # a FAISS index over ``vectors`` (passages only)
     lexical: Any = field(repr=False, default=None)  # a bm25s model over the same rows (None when empty)
@@ -88,8 +96,9 @@ class Collection:
 
         ``dense=False`` keeps no FAISS index (a few hundred rows are scored by a plain product).
         """
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index, info = build_dense(vectors, exact_max) if dense else (None, None)
-        lexical = build_lexical(texts) if records else None
+        lexical = build_lexical(texts) if len(records) else None
         return cls(tuple(records), tuple(hashes), vectors, index, lexical, info, second_vectors)
 
 
@@ -104,8 +113,14 @@ class KbIndex:
     path: Path | None = None  # the version folder, once saved or loaded
 
     @property
-    def chunks(self) -> tuple[Chunk, ...]:
+    def chunks(self) -> Sequence[Chunk]:
         return self.passages.records
+
+    @property
+    def chunk_languages(self) -> tuple[str, ...]:
+        """The languages of the chunks (the manifest's list: no pass over a million chunks)."""
+        langs = self.manifest.get("chunk_languages")
+        return tuple(langs) if langs is not None else tuple(sorted({c.lang for c in self.chunks if c.lang}))
 
     @property
     def version(self) -> str:
@@ -135,11 +150,15 @@ def write_json(path: Path, obj: Any) -> None:
         f.write("\n")
 
 
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> np.ndarray:
+    """Write one JSON object a line; returns where each line starts, and the file size (int64, n + 1)."""
+    offsets = [0]
+    with open(path, "wb") as f:
         for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False))
-            f.write("\n")
+            line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+            f.write(line)
+            offsets.append(offsets[-1] + len(line))
+    return np.asarray(offsets, dtype=np.int64)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -148,6 +167,81 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             return [json.loads(line) for line in f if line.strip()]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"fichier d'index illisible, {path} ({exc}) : {_REBUILD}") from None
+
+
+class ChunkRows(Sequence):
+    """The chunks of a loaded index, parsed from the memory-mapped ``chunks.jsonl`` when asked for.
+
+    A query needs the texts and citations of its candidates only: at a million
+    chunks, holding them all as Python objects took gigabytes and seconds.
+    Row ``i`` is the line between ``offsets[i]`` and ``offsets[i + 1]``; the
+    rows last read are kept (a bounded cache).
+    """
+
+    def __init__(self, path: Path, offsets: np.ndarray, make: Callable[[dict[str, Any]], Any]) -> None:
+        self.path, self.offsets, self.make = path, offsets, make
+        size = int(offsets[-1])
+        if offsets.ndim != 1 or offsets[0] != 0 or (len(offsets) > 1 and not np.all(np.diff(offsets) > 0)):
+            raise ValueError(f"{OFFSETS} does not describe the lines of {path.name}")
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size != size:
+                raise ValueError(f"{OFFSETS} ends at {size}, not at the end of {path.name}")
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self._cache: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row ``i`` as its JSON object."""
+        try:
+            return json.loads(self._map[int(self.offsets[i]):int(self.offsets[i + 1])])
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IndexCorruptError(f"fichier d'index illisible, {self.path} (ligne {i + 1} : {exc}) : "
+                                    f"{_REBUILD}") from None
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        cached = self._cache.get(i)
+        if cached is None:
+            if len(self._cache) >= _ROW_CACHE:
+                self._cache.clear()
+            try:
+                cached = self._cache[i] = self.make(self.row(i))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise IndexCorruptError(f"index endommagé, {self.path} (ligne {i + 1} : {exc}) : {_REBUILD}") from None
+        return cached
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def field(self, name: str) -> "FieldView":
+        return FieldView(self, name)
+
+
+class FieldView(Sequence):
+    """One field of every row of a :class:`ChunkRows` (the text hashes), read on demand."""
+
+    def __init__(self, rows: ChunkRows, name: str) -> None:
+        self.rows, self.name = rows, name
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        try:
+            return self.rows.row(i)[self.name]
+        except (KeyError, TypeError):
+            raise IndexCorruptError(f"index endommagé, {self.rows.path} (ligne {i + 1}) : {_REBUILD}") from None
 
 
 def _inventory(folder: Path) -> dict[str, dict[str, Any]]:
@@ -222,7 +316,8 @@ def save_index(index_dir: str | Path, index: KbIndex) -> KbIndex:
         _save_collection(folder, "mandate_", index.mandates, lambda m: m.to_dict())
         manifest = {**index.manifest, "format_version": FORMAT_VERSION, "documents": len(index.documents),
                     "chunks": len(index.passages), "mandates": len(index.mandates),
-                    "dense": index.passages.dense_info.to_dict(), "checksums": _inventory(folder)}
+                    "dense": index.passages.dense_info.to_dict(), "chunk_languages": sorted({c.lang for c in index.chunks if c.lang}),
+                    "checksums": _inventory(folder)}
         write_json(folder / MANIFEST, manifest)
         path = writer.commit()
     return replace(index, manifest=manifest, path=path)
@@ -233,11 +328,13 @@ def _records_file(prefix: str) -> str:
 
 
 def _save_collection(folder: Path, prefix: str, c: Collection, to_dict) -> None:
-    write_jsonl(folder / _records_file(prefix),
-                ({**to_dict(r), "text_hash": h} for r, h in zip(c.records, c.text_hashes)))
+    offsets = write_jsonl(folder / _records_file(prefix),
+                          ({**to_dict(r), "text_hash": h} for r, h in zip(c.records, c.text_hashes)))
     np.save(folder / f"{prefix}vectors.npy", np.ascontiguousarray(c.vectors, dtype=np.float32), allow_pickle=False)
     if not prefix:
-        save_dense(c.dense, folder / "dense.faiss")
+        np.save(folder / OFFSETS, offsets, allow_pickle=False)
+        if c.dense_info is not None and c.dense_info.type != "flat":
+            save_dense(c.dense, folder / "dense.faiss")
     if c.lexical is not None:
         save_lexical(c.lexical, folder / f"{prefix}lexical")
     if c.second_vectors is not None:
@@ -379,18 +476,23 @@ def _check_files(version: Path, manifest: dict[str, Any], verify: bool) -> None:
 
 
 def _load_collection(version: Path, prefix: str, make, info: DenseInfo | None) -> Collection:
-    rows = read_jsonl(version / _records_file(prefix))
-    vectors = np.load(version / f"{prefix}vectors.npy", allow_pickle=False)
+    """Passages (``info`` given): rows read on demand, vectors memory-mapped; mandates (a few): read whole."""
+    if info is not None:
+        rows = ChunkRows(version / _records_file(prefix), np.load(version / OFFSETS, allow_pickle=False), make)
+        records, hashes = rows, rows.field("text_hash")
+    else:
+        dicts = read_jsonl(version / _records_file(prefix))
+        records, hashes = tuple(make(r) for r in dicts), tuple(r["text_hash"] for r in dicts)
+    vectors = np.load(version / f"{prefix}vectors.npy", allow_pickle=False, mmap_mode="r" if info else None)
     if vectors.dtype != np.float32 or vectors.ndim != 2:
         raise ValueError(f"{prefix}vectors.npy holds {vectors.dtype} {vectors.shape}")
-    dense = load_dense(version / "dense.faiss", info) if info is not None else None
-    lexical = load_lexical(version / f"{prefix}lexical") if rows else None
+    dense = load_dense(version / "dense.faiss", info, vectors) if info is not None else None
+    lexical = load_lexical(version / f"{prefix}lexical") if len(records) else None
     second_file = version / f"{prefix}second_vectors.npy"
-    second = np.load(second_file, allow_pickle=False) if second_file.exists() else None
+    second = np.load(second_file, allow_pickle=False, mmap_mode="r") if second_file.exists() else None
     if second is not None and (second.ndim != 2 or second.shape[0] != vectors.shape[0]):
         raise ValueError(f"{second_file.name} holds {second.shape}, not one vector a row")
-    return Collection(tuple(make(r) for r in rows), tuple(r["text_hash"] for r in rows), vectors, dense, lexical,
-                      info, second)
+    return Collection(records, hashes, vectors, dense, lexical, info, second)
 
 
 def _chunk(row: dict[str, Any]) -> Chunk:

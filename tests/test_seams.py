@@ -99,7 +99,7 @@ def test_manifest_records_counts_and_checksums_and_load_checks_them(built):
     _, index = built
     loaded = load_index(index, verify=True)
     sums = loaded.manifest["checksums"]
-    assert {"chunks.jsonl", "vectors.npy", "dense.faiss", "mandates.jsonl", "documents.jsonl"} <= set(sums)
+    assert {"chunks.jsonl", "chunks.offsets.npy", "vectors.npy", "mandates.jsonl", "documents.jsonl"} <= set(sums)
     assert any(k.startswith("lexical/") for k in sums)
     assert loaded.manifest["chunks"] == len(loaded.chunks)
     # Same size, other bytes: only the checksum sees it.
@@ -110,7 +110,7 @@ def test_manifest_records_counts_and_checksums_and_load_checks_them(built):
     load_index(index)  # sizes agree
     with pytest.raises(IndexCorruptError, match="somme de contrôle"):
         load_index(index, verify=True)
-    (loaded.path / "dense.faiss").unlink()
+    (loaded.path / "vectors.npy").unlink()
     with pytest.raises(IndexCorruptError, match="absent"):
         load_index(index)
 

@@ -20,7 +20,7 @@ from webui import fr
 from webui.access import admin_panel
 from webui.common import follow_build, knowledge_base, run_build, running_build
 
-INDEX_TYPES = {"flat": "exact", "hnsw": "approché (HNSW)"}
+INDEX_TYPES = {"flat": "exact", "ivf": "approché (IVF, candidats recalculés exactement)"}
 
 
 def show_status(status: IndexStatus | None) -> None:

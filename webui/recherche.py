@@ -62,7 +62,7 @@ def filters(kb: KnowledgeBase) -> None:
     """Document, year, language and type, in one row under the search box."""
     docs = {d.path: d for d in kb.index.documents}
     years = sorted({str(d.year) for d in docs.values() if d.year})
-    langs = sorted({c.lang for c in kb.index.chunks if c.lang})
+    langs = list(kb.index.chunk_languages)
     types = sorted({d.doc_type for d in docs.values()})
     for key, options in (("doc", docs), ("year", years), ("lang", langs), ("type", types)):
         if st.session_state[f"f_{key}"] not in ("", *options):  # a stale link: drop the unknown value
