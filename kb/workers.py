@@ -45,6 +45,11 @@ class ReadLimits:
     def worker_count(self, tasks: int) -> int:
         return max(1, min(tasks, self.workers or os.cpu_count() or 1))
 
+    def ocr_jobs(self, workers: int) -> int:
+        """Pages each worker OCRs at once: the cores the workers leave free are shared among them
+        (one document on two cores: two pages at a time, 1.9× faster measured idle)."""
+        return max(1, (self.workers or os.cpu_count() or 1) // max(1, workers))
+
 
 @dataclass(frozen=True)
 class Job:
@@ -166,8 +171,10 @@ def _pool(jobs: Sequence[Job], settings: ChunkSettings, limits: ReadLimits, tick
     queue = list(reversed(jobs))
     announce = ocr.announce if ocr is not None and ocr.announce else (lambda pages: None)
     page_bound = ocr.settings.timeout if ocr is not None else 0.0
-    ocr = replace(ocr, announce=None) if ocr is not None else None  # a callable of this process stays here
-    workers = [_Worker(ctx, limits, settings, ocr) for _ in range(limits.worker_count(len(jobs)))]
+    count = limits.worker_count(len(jobs))
+    if ocr is not None:  # a callable of this process stays here
+        ocr = replace(ocr, announce=None, settings=replace(ocr.settings, jobs=limits.ocr_jobs(count)))
+    workers = [_Worker(ctx, limits, settings, ocr) for _ in range(count)]
     try:
         for w in workers:
             if queue:

@@ -102,3 +102,11 @@ def test_no_ocr_option(scanned_corpus, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and [s["path"] for s in out["skipped"]] == ["fiche-numerisee.pdf"]
     assert "--no-ocr" in out["skipped"][0]["reason"]
+
+
+def test_cores_left_free_by_the_workers_ocr_pages_in_parallel():
+    from kb.workers import ReadLimits
+
+    assert ReadLimits(workers=2).ocr_jobs(1) == 2  # one scanned document on two cores: two pages at a time
+    assert ReadLimits(workers=2).ocr_jobs(2) == 1  # two documents: one Tesseract each, never more than cores
+    assert ReadLimits(workers=4).ocr_jobs(3) == 1 and ReadLimits(workers=8).ocr_jobs(3) == 2
