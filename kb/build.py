@@ -39,7 +39,7 @@ from .dense import EXACT_MAX
 from .digest import file_sha256
 from .document import PIPELINE_VERSION, DocumentContent
 from .embed import Embedder, choose_second_spec, choose_spec
-from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexMissingError, KbError
+from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexFormatError, IndexMissingError, KbError
 from .lexical import BM25_B, BM25_K1
 from .mandates import mandate_lexical_text, mandate_text, with_path
 from .records import Chunk, Skipped
@@ -336,6 +336,10 @@ def _previous(index_dir: Path, full: bool, notes: list[str]) -> tuple[KbIndex | 
         return load_index(index_dir, verify=True), False
     except IndexMissingError:
         return None, False
+    except IndexFormatError:
+        notes.append("l'index venait d'une version précédente de kb : il est reconstruit au format actuel, "
+                     "les vecteurs déjà calculés sont réutilisés")
+        return None, True
     except IndexCorruptError as exc:
         notes.append(f"l'index était endommagé : il est reconstruit, les vecteurs intacts sont réutilisés ({exc})")
         return None, True

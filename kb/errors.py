@@ -27,6 +27,10 @@ class IndexCorruptError(KbError):
     """The index folder exists but cannot be read."""
 
 
+class IndexFormatError(IndexCorruptError):
+    """The index was written by an earlier version of kb, in another format: a rebuild upgrades it."""
+
+
 class CorpusMissingError(KbError):
     """The corpus folder to build from does not exist."""
 

@@ -59,7 +59,7 @@ import numpy as np
 
 from .dense import DenseInfo, build_dense, load_dense, save_dense
 from .digest import file_sha256
-from .errors import BuildLockedError, IndexCorruptError, IndexMismatchError, IndexMissingError, KbError
+from .errors import BuildLockedError, IndexCorruptError, IndexFormatError, IndexMismatchError, IndexMissingError, KbError
 from .lexical import build_lexical, load_lexical, save_lexical
 from .records import Chunk, Document, IndexStatus, Mandate, Skipped
 
@@ -276,15 +276,15 @@ def current_version(index_dir: str | Path) -> Path:
     return version
 
 
-def read_manifest(version: Path) -> dict[str, Any]:
-    """The manifest of one version folder, checked for its format."""
+def read_manifest(version: Path, any_format: bool = False) -> dict[str, Any]:
+    """The manifest of one version folder, checked for its format (unless ``any_format``)."""
     try:
         manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"index endommagé, manifeste illisible ({version / MANIFEST} : {exc}) : {_REBUILD}") from None
     found = manifest.get("format_version") if isinstance(manifest, dict) else "?"
-    if found != FORMAT_VERSION:
-        raise IndexCorruptError(f"l'index de {version.parent} est au format {found}, cette version de kb lit "
+    if found != FORMAT_VERSION and not any_format:
+        raise IndexFormatError(f"l'index de {version.parent} est au format {found}, cette version de kb lit "
                                 f"le format {FORMAT_VERSION} : {_REBUILD}")
     return manifest
 
@@ -434,11 +434,12 @@ def salvage_vectors(index_dir: str | Path, model_id: str) -> dict[str, np.ndarra
     """Vectors that can still be trusted in a damaged index, by text hash (for the repairing build).
 
     A records file and its vectors are kept only when both match the checksums
-    of a readable manifest of the same model; anything else is embedded again.
+    of a readable manifest of the same model (of this format or an earlier one:
+    records and vectors files have kept their names); anything else is embedded again.
     """
     try:
         version = current_version(index_dir)
-        manifest = read_manifest(version)
+        manifest = read_manifest(version, any_format=True)
         if manifest["embedder"]["model_id"] != model_id:
             return {}
         sums = manifest["checksums"]

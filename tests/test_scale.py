@@ -141,3 +141,26 @@ def test_the_languages_of_the_chunks_come_from_the_manifest(tmp_path):
     saved = save_index(tmp_path / "index", make_index(30, exact_max=1000))
     assert saved.manifest["chunk_languages"] == ["fr"]
     assert load_index(tmp_path / "index").chunk_languages == ("fr",)
+
+
+def test_a_build_upgrades_an_index_of_the_previous_format_reusing_its_vectors(demo_hash_index, tmp_path):
+    import shutil
+
+    from conftest import DEMO_CORPUS
+    from kb.build import build_index
+    from kb.errors import IndexFormatError
+    from kb.store import current_version
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_hash_index, index)
+    path = current_version(index) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = FORMAT_VERSION - 1
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError):
+        load_index(index)
+    report = build_index(DEMO_CORPUS, index, HashEmbedder())
+    assert any("version précédente de kb" in n for n in report.notes), report.notes
+    assert not any("endommagé" in n for n in report.notes)
+    assert report.written and report.embedded == 0  # every vector was already computed
+    assert load_index(index).manifest["format_version"] == FORMAT_VERSION

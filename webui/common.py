@@ -16,7 +16,8 @@ import streamlit as st
 from kb.build import BuildOptions, BuildReport, build_embedder_spec, build_index
 from kb.config import corpus_dir, index_dir
 from kb.embed import Embedder, load_embedder
-from kb.errors import BuildLockedError, CorpusMissingError, IndexCorruptError, IndexMissingError, KbError
+from kb.errors import (BuildLockedError, CorpusMissingError, IndexCorruptError, IndexFormatError, IndexMissingError,
+                       KbError)
 from kb.feedback import record
 from kb.ocr import cached_copy
 from kb.preview import render_page
@@ -52,6 +53,11 @@ def knowledge_base() -> KnowledgeBase | None:
         return _knowledge_base(str(Path(index_dir()).resolve()), version, tuning)
     except IndexMissingError:
         return None
+    except IndexFormatError:
+        st.error("L’index a été construit par une version précédente de kb : il faut le reconstruire une fois. "
+                 "La reconstruction réutilise les vecteurs déjà calculés.")
+        st.page_link("webui/maintenance.py", label="Aller à la page « Index » pour le reconstruire")
+        st.stop()
     except IndexCorruptError:
         st.error("L’index est endommagé (un de ses fichiers manque ou a été modifié) : il faut le reconstruire. "
                  "La reconstruction réutilise tout ce qui est intact.")
