@@ -44,7 +44,7 @@ from .lexical import BM25_B, BM25_K1
 from .mandates import mandate_lexical_text, mandate_text, with_path
 from .records import Chunk, Skipped
 from .store import (Collection, EmbeddingCache, KbIndex, build_lock, current_version, load_index, ocr_cache_dir,
-                    read_manifest, read_status, salvage_vectors, save_index)
+                    read_manifest, salvage_vectors, save_index)
 from .ocr import OcrOptions, OcrSettings, ocr_available, prune_cache
 from .workers import Job, ReadLimits, read_all
 
@@ -355,21 +355,22 @@ def _pipeline_fingerprint(options: BuildOptions) -> dict[str, Any]:
 
 def build_embedder_spec(index_dir: str | Path, requested: str | None = None) -> str:
     """The embedder a build uses: the one asked for, else ``KB_EMBEDDER``, else the index's own, else e5."""
-    try:
-        existing = read_status(index_dir).embedder
-    except KbError:
-        existing = None
-    return choose_spec(requested, existing)
+    return choose_spec(requested, _manifest_spec(index_dir, "embedder"))
 
 
 def build_second_spec(index_dir: str | Path, requested: str | None = None) -> str | None:
     """The second model a build adds: the one asked for (``none``: drop it), else ``KB_SECOND_MODEL``,
     else the index's own, else none."""
+    return choose_second_spec(requested, _manifest_spec(index_dir, "second_embedder"))
+
+
+def _manifest_spec(index_dir: str | Path, key: str) -> str | None:
+    """The model spec the live index records under ``key`` (an index of an earlier format too), or None."""
     try:
-        existing = read_manifest(current_version(index_dir)).get("second_embedder", {}).get("spec")
-    except KbError:
-        existing = None
-    return choose_second_spec(requested, existing)
+        spec = (read_manifest(current_version(index_dir), any_format=True).get(key) or {}).get("spec")
+    except (KbError, AttributeError):
+        return None
+    return spec if isinstance(spec, str) else None
 
 
 def _file_entries(files: dict, plan: BuildPlan, contents: list[DocumentContent],

@@ -132,7 +132,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .errors import IndexCorruptError
+    from .errors import IndexCorruptError, IndexFormatError
     from .store import load_index
 
     try:
@@ -141,7 +141,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"healthy": False, "error": str(exc)})
         else:
-            print(f"Index endommagé : {exc}")
+            print(f"Index d'une version précédente de kb : {exc}" if isinstance(exc, IndexFormatError)
+                  else f"Index endommagé : {exc}")
             print("Réparez-le avec `kb build` : ce qui est intact n'est pas revectorisé.")
         return EXIT_ERROR
     files = len(index.manifest["checksums"])

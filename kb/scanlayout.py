@@ -87,7 +87,9 @@ def _restyle_page(page: Page, pdf_page) -> list[Line]:  # pdf_page: pdfium.PdfPa
     lines = [replace(ln, text=_bullet(ln.text), size=round(ln.size / _ascent(ln.text), 2), bold=False)
              for ln in page.lines]
     lines = _merge_same_row(lines)
-    ink = _ink(pdf_page, page.height, lines)
+    # A page turned upright by /Rotate renders turned while its characters keep the unrotated
+    # coordinates: the bands would miss their lines, so such a page gets no bold rather than wrong bold.
+    ink = _ink(pdf_page, page.height, lines) if pdf_page.get_rotation() == 0 else [0.0] * len(lines)
     reference = [d for ln, d in zip(lines, ink) if len(ln.text) >= 20]
     if len(reference) < _MIN_REFERENCE_LINES:
         reference = ink

@@ -282,7 +282,9 @@ def read_manifest(version: Path, any_format: bool = False) -> dict[str, Any]:
         manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexCorruptError(f"index endommagé, manifeste illisible ({version / MANIFEST} : {exc}) : {_REBUILD}") from None
-    found = manifest.get("format_version") if isinstance(manifest, dict) else "?"
+    found = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise IndexCorruptError(f"index endommagé, manifeste sans format ({version / MANIFEST}) : {_REBUILD}")
     if found != FORMAT_VERSION and not any_format:
         raise IndexFormatError(f"l'index de {version.parent} est au format {found}, cette version de kb lit "
                                 f"le format {FORMAT_VERSION} : {_REBUILD}")
@@ -635,12 +637,18 @@ class EmbeddingCache:
 
 
 def _atomic(path: Path, write) -> None:
-    tmp = path.with_name("." + path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """Write ``path`` through a temporary file of its own in the same folder, then rename it over."""
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # as an ordinary new file (mkstemp makes it private)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 __all__ = ["Collection", "KbIndex", "save_index", "load_index", "read_status", "read_manifest",

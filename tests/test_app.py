@@ -459,6 +459,24 @@ def test_a_damaged_index_is_one_french_sentence_on_every_page(monkeypatch, demo_
     at = AppTest.from_file(APP, default_timeout=120)
     at.switch_page("webui/mandats.py").run()
     assert not at.exception and any("L’index est endommagé" in e.value for e in at.error)
+    at = index_page(app())  # the page that repairs it is drawn whole: rebuild, status, marks section
+    assert not at.exception and "Reconstruire" in labels(at) and "**Modèle :**" in texts(at)
+    assert button(at, "Calculer de nouveaux poids").disabled and "Il faut d’abord un index lisible" in texts(at)
+
+
+def test_a_chunk_damaged_in_place_is_the_french_sentence_not_a_traceback(monkeypatch, demo_hash_index, tmp_path):
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(demo_hash_index, index)
+    chunks = index / (index / "CURRENT").read_text().strip() / "chunks.jsonl"
+    data = chunks.read_bytes()
+    chunks.write_bytes(data.replace(b'"text":', b'"text"x'))  # same size, every line unreadable
+    assert len(chunks.read_bytes()) == len(data)
+    monkeypatch.setenv("KB_INDEX", str(index))
+    monkeypatch.setenv("KB_CORPUS", str(DEMO_CORPUS))
+    at = app(q="gouvernance")
+    assert not at.exception and any("L’index est endommagé" in e.value for e in at.error)
 
 
 def test_marks_on_passages_and_mandates_are_kept_with_the_index(monkeypatch, demo_hash_index, tmp_path):

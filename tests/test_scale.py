@@ -159,6 +159,8 @@ def test_a_build_upgrades_an_index_of_the_previous_format_reusing_its_vectors(de
     path.write_text(json.dumps(manifest))
     with pytest.raises(IndexFormatError):
         load_index(index)
+    from kb.build import build_embedder_spec
+    assert build_embedder_spec(index) == "hash"  # the old index's model is kept, not the default's
     report = build_index(DEMO_CORPUS, index, HashEmbedder())
     assert any("version précédente de kb" in n for n in report.notes), report.notes
     assert not any("endommagé" in n for n in report.notes)

@@ -42,10 +42,12 @@ def _knowledge_base(index_path: str, version: str, tuning: str) -> KnowledgeBase
     return kb
 
 
-def knowledge_base() -> KnowledgeBase | None:
+def knowledge_base(stop_when_damaged: bool = True) -> KnowledgeBase | None:
     """The knowledge base over the live index version; a rebuild elsewhere is picked up on the next run.
 
-    A damaged index stops the page with one French sentence and the way to repair it.
+    A damaged index (or one of an earlier format) stops the page with one French
+    sentence and the way to repair it; with ``stop_when_damaged=False`` (the Index
+    page, which is that way) it is simply None.
     """
     try:
         version = current_version(index_dir()).name
@@ -53,16 +55,22 @@ def knowledge_base() -> KnowledgeBase | None:
         return _knowledge_base(str(Path(index_dir()).resolve()), version, tuning)
     except IndexMissingError:
         return None
-    except IndexFormatError:
+    except IndexCorruptError as exc:
+        if stop_when_damaged:
+            damaged(exc)
+        return None
+
+
+def damaged(exc: IndexCorruptError) -> None:
+    """Stop the page with the French sentence for a damaged index, or one of an earlier format."""
+    if isinstance(exc, IndexFormatError):
         st.error("L’index a été construit par une version précédente de kb : il faut le reconstruire une fois. "
                  "La reconstruction réutilise les vecteurs déjà calculés.")
-        st.page_link("webui/maintenance.py", label="Aller à la page « Index » pour le reconstruire")
-        st.stop()
-    except IndexCorruptError:
+    else:
         st.error("L’index est endommagé (un de ses fichiers manque ou a été modifié) : il faut le reconstruire. "
                  "La reconstruction réutilise tout ce qui est intact.")
-        st.page_link("webui/maintenance.py", label="Aller à la page « Index » pour le reconstruire")
-        st.stop()
+    st.page_link("webui/maintenance.py", label="Aller à la page « Index » pour le reconstruire")
+    st.stop()
 
 
 def page_source(kb: KnowledgeBase, chunk) -> Path:

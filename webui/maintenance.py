@@ -149,16 +149,20 @@ def feedback_section() -> None:
         st.caption(f"Poids en service : ajustés ({_weights(float(tuning['alpha']), float(tuning['foreign_alpha']))}).")
         if st.button("Revenir aux poids par défaut", key="tune_reset"):
             clear_tuning(index_dir())
+            st.session_state.pop("tune_report", None)
             st.rerun()
-    kb = knowledge_base()
+    kb = knowledge_base(stop_when_damaged=False)
+    if kb is None:
+        st.caption("Il faut d’abord un index lisible (construit ou reconstruit ci-dessus).")
     if st.button("Calculer de nouveaux poids", key="tune_fit", disabled=kb is None or queries < MIN_FEEDBACK_QUERIES):
         with st.spinner("Validation croisée sur les avis…"):
             try:
-                st.session_state["tune_report"] = tune_on_feedback(kb, index_dir())
+                st.session_state["tune_report"] = (kb.index.version, tune_on_feedback(kb, index_dir()))
             except KbError as exc:
                 st.warning(f"{exc}.")
-    if "tune_report" in st.session_state:
-        _show_report(st.session_state["tune_report"])
+    version, report = st.session_state.get("tune_report", (None, None))
+    if report is not None and kb is not None and version == kb.index.version:
+        _show_report(report)
 
 
 st.title("Index")

@@ -5,12 +5,12 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from kb.errors import KbError, QueryError
+from kb.errors import IndexCorruptError, KbError, QueryError
 from kb.mandate_search import MandateSearcher, filter_mandates
 from kb.records import Mandate, RankedMandate
 from kb.session import KnowledgeBase
 from webui import fr
-from webui.common import knowledge_base, mark
+from webui.common import damaged, knowledge_base, mark
 
 STATES = {"Tous": None, "En cours": True, "Terminés": False}
 ROW = 80  # pixels: above 4rem the table wraps long titles instead of cutting them
@@ -136,4 +136,7 @@ def page() -> None:
     table(ms)
 
 
-page()
+try:
+    page()
+except IndexCorruptError as exc:  # a record damaged in place is found when a query reads it
+    damaged(exc)

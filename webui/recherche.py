@@ -11,13 +11,13 @@ import time
 
 import streamlit as st
 
-from kb.errors import QueryError
+from kb.errors import IndexCorruptError, QueryError
 from kb.passages import SearchOptions
 from kb.records import Hit, SearchResult
 from kb.session import KnowledgeBase
 from webui import fr
 from webui.access import can_write
-from webui.common import (follow_build, knowledge_base, mark, page_png, page_source, running_build,
+from webui.common import (damaged, follow_build, knowledge_base, mark, page_png, page_source, running_build,
                           start_build)
 
 EXAMPLES = ("gouvernance partagée", "participation citoyenne", "comment faire participer les citoyens")
@@ -210,4 +210,7 @@ def page() -> None:
     results(kb, result, opts, (time.perf_counter() - started) * 1000, search_key)
 
 
-page()
+try:
+    page()
+except IndexCorruptError as exc:  # a record damaged in place is found when a query reads it
+    damaged(exc)
