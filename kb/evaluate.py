@@ -124,8 +124,14 @@ def _metrics(kind: str, outcomes: Sequence[QueryOutcome], cut: tuple[int, int, i
     return metrics
 
 
-def evaluate_search(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], mode: str = "hybrid") -> EvalReport:
-    """Run every query of a passage judgments file and score the top 10."""
+def evaluate_search(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], mode: str = "hybrid",
+                    ndcg: bool = True) -> EvalReport:
+    """Run every query of a passage judgments file and score the top 10.
+
+    ``ndcg=False`` skips nDCG@10 (reported as 0), which reads every passage once per
+    query to count the relevant ones: tuning, which ranks the same queries many
+    times and needs only the first relevant rank, turns it off.
+    """
     chunks = kb.index.chunks
     results = {id(r): kb.search(r["query"], SearchOptions(k=10, mode=mode, related=0)).hits for r in rows}
 
@@ -133,7 +139,7 @@ def evaluate_search(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], mode: str
         return [passage_relevant(r, h.chunk.path, h.chunk.text) for h in results[id(r)]]
 
     def n_relevant(r):
-        return sum(passage_relevant(r, c.path, c.text) for c in chunks)
+        return sum(passage_relevant(r, c.path, c.text) for c in chunks) if ndcg else 0
 
     def tops(r):
         hits = results[id(r)]

@@ -61,7 +61,7 @@ class PassageSearcher:
         self.settings = settings or PassageSettings()
         self.reranker = reranker
         self._docs = {d.doc_id: d for d in index.documents}
-        self._chunk_doc: list | None = None  # each row's document, on the first filtered query
+        self._chunk_doc: tuple | None = None  # each row's document and language, on the first filtered query
         # Like the phrases and terms, per candidate row, never a pass over every chunk (1M chunks).
         self._continuing: dict[int, bool] = {}
         self._phrases: dict[int, str] = {}
@@ -82,16 +82,26 @@ class PassageSearcher:
     def _mask(self, opts: SearchOptions) -> np.ndarray | None:
         if not any((opts.doc, opts.lang, opts.year, opts.doc_type)):
             return None
+        row_doc, row_lang, langs = self._row_fields()
+        docs = list(self._docs.values())
+        doc_ok = np.array([_doc_matches(d, opts) for d in docs] + [False], dtype=bool)  # last: unknown document
+        keep = doc_ok[row_doc]
+        if opts.lang:
+            keep &= row_lang == (langs.index(opts.lang) if opts.lang in langs else -1)
+        return keep
+
+    def _row_fields(self) -> tuple[np.ndarray, np.ndarray, list]:
+        """Each row's document (position in ``self._docs``) and language (position in the list
+        returned), read once on the first filtered query; later filters are array operations."""
         if self._chunk_doc is None:
-            self._chunk_doc = [self._docs[c.doc_id] for c in self.index.chunks]
-        keep = []
-        for chunk, d in zip(self.index.chunks, self._chunk_doc):
-            name = d.path.rsplit("/", 1)[-1]
-            keep.append((not opts.doc or opts.doc in (d.path, name, name.rsplit(".", 1)[0]))
-                        and (not opts.lang or chunk.lang == opts.lang)
-                        and (not opts.year or d.year == opts.year)
-                        and (not opts.doc_type or d.doc_type == opts.doc_type))
-        return np.asarray(keep, dtype=bool)
+            where = {doc_id: i for i, doc_id in enumerate(self._docs)}
+            codes: dict = {}
+            row_doc, row_lang = [], []
+            for c in self.index.chunks:
+                row_doc.append(where.get(c.doc_id, len(where)))
+                row_lang.append(codes.setdefault(c.lang, len(codes)))
+            self._chunk_doc = (np.asarray(row_doc, dtype=np.int32), np.asarray(row_lang, dtype=np.int32), list(codes))
+        return self._chunk_doc
 
     # -- ranking ---------------------------------------------------------------------------------
     def _phrase_rows(self, query: Query, rows: list[int]) -> set[int]:
@@ -171,3 +181,11 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def _doc_matches(d, opts: SearchOptions) -> bool:
+    """Whether document ``d`` passes the document, year and type filters of ``opts``."""
+    name = d.path.rsplit("/", 1)[-1]
+    return ((not opts.doc or opts.doc in (d.path, name, name.rsplit(".", 1)[0]))
+            and (not opts.year or d.year == opts.year)
+            and (not opts.doc_type or d.doc_type == opts.doc_type))

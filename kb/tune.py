@@ -56,7 +56,7 @@ class TuneReport:
 
 def _reciprocal_ranks(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], fusion: FusionSettings) -> list[float]:
     kb.passages.retriever.fusion = fusion
-    report = evaluate_search(kb, rows)
+    report = evaluate_search(kb, rows, ndcg=False)  # only the first relevant rank counts here
     return [1 / q.first_relevant if q.first_relevant else 0.0 for q in report.queries]
 
 
