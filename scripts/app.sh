@@ -8,7 +8,8 @@ bash scripts/setup.sh app
 export KB_CORPUS="${KB_CORPUS:-corpus}" KB_INDEX="${KB_INDEX:-index}"
 host="${KB_HOST:-127.0.0.1}" port="${KB_PORT:-8501}"
 if ! kb status >/dev/null 2>&1; then
-  echo "No index yet: the first visit to http://$host:$port builds it from $KB_CORPUS/ (progress in the page)," >&2
-  echo "for whoever may write (this machine, or an administrator when a secret is set; else run: kb build)." >&2
+  echo "Pas encore d'index : la première visite de http://$host:$port le construit à partir de $KB_CORPUS/" >&2
+  echo "(progression dans la page) pour qui peut écrire (cette machine, ou un administrateur quand un mot de" >&2
+  echo "passe est configuré ; sinon lancez : kb build)." >&2
 fi
 exec streamlit run app.py --server.address "$host" --server.port "$port" "$@"
