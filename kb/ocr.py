@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ExtractionError
+from .files import write_atomic
 from .extract import _check_header, _open
 from .language import is_language
 
@@ -503,9 +504,7 @@ def cached_ocr(src: Path, sha: str, pages: list[int], options: OcrOptions) -> tu
         os.replace(tmp, pdf)
     finally:
         tmp.unlink(missing_ok=True)
-    tmp_meta = meta.with_name(f".{meta.name}.{os.getpid()}")
-    tmp_meta.write_text(result.to_json(), encoding="utf-8")
-    os.replace(tmp_meta, meta)
+    write_atomic(meta, lambda f: f.write(result.to_json().encode("utf-8")))
     return pdf, result
 
 

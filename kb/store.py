@@ -59,6 +59,7 @@ import numpy as np
 
 from .dense import DenseInfo, build_dense, load_dense, save_dense
 from .digest import file_sha256
+from .files import write_atomic
 from .errors import BuildLockedError, IndexCorruptError, IndexFormatError, IndexMismatchError, IndexMissingError, KbError
 from .lexical import build_lexical, load_lexical, save_lexical
 from .records import Chunk, Document, IndexStatus, Mandate, Skipped
@@ -369,11 +370,7 @@ class _VersionWriter:
         final = self.index_dir / f"v-{stamp}-{self.path.name[-6:]}"
         os.rename(self.path, final)
         previous = _pointed(self.index_dir)
-        tmp = self.index_dir / f".{CURRENT}.tmp"
-        tmp.write_text(final.name + "\n", encoding="utf-8")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.index_dir / CURRENT)
+        write_atomic(self.index_dir / CURRENT, lambda f: f.write((final.name + "\n").encode("utf-8")))
         _fsync_dir(self.index_dir)
         self.committed = final
         _prune(self.index_dir, keep={final.name, previous})
@@ -544,7 +541,7 @@ def read_tuning(index_dir: str | Path) -> dict[str, Any] | None:
 def write_tuning(index_dir: str | Path, data: dict[str, Any]) -> None:
     """Replace the fitted fusion weights atomically."""
     path = Path(index_dir) / TUNING
-    _atomic(path, lambda f: f.write((json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
+    write_atomic(path, lambda f: f.write((json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")))
 
 
 def clear_tuning(index_dir: str | Path) -> None:
@@ -621,8 +618,8 @@ class EmbeddingCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         stem = self.folder / f"{self._batches:06d}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
         self._batches += 1
-        _atomic(stem.with_suffix(".npy"), lambda f: np.save(f, np.asarray(vectors, np.float32), allow_pickle=False))
-        _atomic(stem.with_suffix(".json"), lambda f: f.write(json.dumps(list(hashes)).encode("utf-8")))
+        write_atomic(stem.with_suffix(".npy"), lambda f: np.save(f, np.asarray(vectors, np.float32), allow_pickle=False))
+        write_atomic(stem.with_suffix(".json"), lambda f: f.write(json.dumps(list(hashes)).encode("utf-8")))
         self._vectors.update(zip(hashes, np.asarray(vectors, np.float32)))
 
     def remember(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
@@ -634,21 +631,6 @@ class EmbeddingCache:
         """Forget this cache on disk, and every other model's (after a successful build)."""
         shutil.rmtree(self.folder.parent, ignore_errors=True)
         self._vectors.clear()
-
-
-def _atomic(path: Path, write) -> None:
-    """Write ``path`` through a temporary file of its own in the same folder, then rename it over."""
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # as an ordinary new file (mkstemp makes it private)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = ["Collection", "KbIndex", "save_index", "load_index", "read_status", "read_manifest",
