@@ -78,7 +78,7 @@ def tune_fusion(kb: KnowledgeBase, rows: Sequence[dict[str, Any]], folds: int = 
     kb = kb.detached()
     grid = [replace(current, method="convex", alpha=a, foreign_alpha=f) for a in alphas for f in foreign]
     rr = {g: _reciprocal_ranks(kb, rows, g) for g in grid}
-    base = _reciprocal_ranks(kb, rows, current)
+    base = rr[current] if current in rr else _reciprocal_ranks(kb, rows, current)  # today's is often on the grid
     k = max(2, min(folds, len({r["query"] for r in rows})))
     fold = _folds(rows, k, seed)
     held = []
