@@ -12,7 +12,6 @@ import re
 from datetime import datetime
 from typing import Sequence
 
-from kb.messages import french_reason
 from kb.snippet import mark_spans
 
 LANGUAGES = {"fr": "français", "en": "anglais", "es": "espagnol", "de": "allemand", "it": "italien",
@@ -24,11 +23,6 @@ MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 # Markdown, math ($) and emoji/directive (:) markers, and the characters HTML needs escaped.
 _INERT = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~<>$:&\"'="}
-
-
-def reason(text: str) -> str:
-    """A skip or refusal reason in French (the library's table); an unknown reason is shown as it is."""
-    return french_reason(text)
 
 
 def language(code: str | None) -> str:

@@ -13,6 +13,7 @@ from kb.config import corpus_dir, index_dir
 from kb.corpus import Added, add_pdfs, corpus_pdfs, retire_pdf
 from kb.errors import KbError
 from kb.feedback import as_judgments, read_marks
+from kb.messages import french_reason
 from kb.records import IndexStatus
 from kb.store import clear_tuning, read_status, read_tuning
 from kb.tune import MIN_FEEDBACK_QUERIES, TuneReport, apply_tuning, tune_on_feedback
@@ -46,7 +47,7 @@ def show_status(status: IndexStatus | None) -> None:
                        "Langue": fr.language(d.get("lang"))} for d in scanned], hide_index=True)
     if status.skipped:
         st.subheader(f"Fichiers ignorés ({len(status.skipped)})")
-        st.dataframe([{"Fichier": s.path, "Raison": fr.reason(s.reason)} for s in status.skipped],
+        st.dataframe([{"Fichier": s.path, "Raison": french_reason(s.reason)} for s in status.skipped],
                      hide_index=True, width="stretch",
                      column_config={"Fichier": st.column_config.TextColumn("Fichier", width="medium"),
                                     "Raison": st.column_config.TextColumn("Raison", width="large")})
@@ -66,7 +67,7 @@ def rebuild_section() -> None:
 def _say(a: Added) -> None:
     name = fr.md_label(a.name)
     if a.status == "refused":
-        st.error(f"« {name} » refusé : {fr.md_label(fr.reason(a.reason))}.")
+        st.error(f"« {name} » refusé : {fr.md_label(french_reason(a.reason))}.")
     elif a.status == "renamed":
         st.info(f"« {name} » : enregistré sous « {fr.md_label(a.path)} » (un fichier de ce nom existait).")
     elif a.status == "unchanged":
