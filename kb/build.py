@@ -437,13 +437,19 @@ def _seeded_models(index_dir: Path, prev: KbIndex | None, damaged: bool, embedde
         for c in (prev.passages, prev.mandates):
             models.cache.remember(c.text_hashes, c.vectors)
     elif damaged:
-        salvaged = salvage_vectors(index_dir, embedder.model_id)
-        models.cache.remember(list(salvaged), np.array(list(salvaged.values())))
+        _remember(models.cache, salvage_vectors(index_dir, embedder.model_id))
     if second is not None and prev is not None and _second_id(prev) == second.model_id:
         for c in (prev.passages, prev.mandates):
             if c.second_vectors is not None:
                 models.second_cache.remember(c.text_hashes, c.second_vectors)
+    elif second is not None and damaged:
+        _remember(models.second_cache, salvage_vectors(index_dir, second.model_id, second=True))
     return models
+
+
+def _remember(cache: EmbeddingCache, salvaged: dict[str, np.ndarray]) -> None:
+    if salvaged:
+        cache.remember(list(salvaged), np.array(list(salvaged.values())))
 
 
 def _model_note(prev: KbIndex, embedder: Embedder, second: Embedder | None) -> str:

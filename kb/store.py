@@ -429,24 +429,26 @@ def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
     return KbIndex(manifest, documents, passages, mandates, version)
 
 
-def salvage_vectors(index_dir: str | Path, model_id: str) -> dict[str, np.ndarray]:
+def salvage_vectors(index_dir: str | Path, model_id: str, second: bool = False) -> dict[str, np.ndarray]:
     """Vectors that can still be trusted in a damaged index, by text hash (for the repairing build).
 
     A records file and its vectors are kept only when both match the checksums
     of a readable manifest of the same model (of this format or an earlier one:
     records and vectors files have kept their names); anything else is embedded again.
+    ``second``: the second model's vectors instead of the first's.
     """
+    key, stem = ("second_embedder", "second_vectors") if second else ("embedder", "vectors")
     try:
         version = current_version(index_dir)
         manifest = read_manifest(version, any_format=True)
-        if manifest["embedder"]["model_id"] != model_id:
+        if manifest[key]["model_id"] != model_id:
             return {}
         sums = manifest["checksums"]
     except (KbError, KeyError, TypeError):
         return {}
     out: dict[str, np.ndarray] = {}
     for prefix in ("", "mandate_"):
-        names = (_records_file(prefix), f"{prefix}vectors.npy")
+        names = (_records_file(prefix), f"{prefix}{stem}.npy")
         try:
             if not all(file_sha256(version / n) == sums[n]["sha256"] for n in names):
                 continue

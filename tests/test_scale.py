@@ -166,3 +166,25 @@ def test_a_build_upgrades_an_index_of_the_previous_format_reusing_its_vectors(de
     assert not any("endommagé" in n for n in report.notes)
     assert report.written and report.embedded == 0  # every vector was already computed
     assert load_index(index).manifest["format_version"] == FORMAT_VERSION
+
+
+def test_an_upgrading_build_reuses_the_second_models_vectors_too(tmp_path):
+    import shutil
+
+    from conftest import DEMO_CORPUS
+    from kb.build import build_index, build_second_spec
+    from kb.store import current_version
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(DEMO_CORPUS / "fiche-atelier-cadres-strategiques-municipaux.pdf", corpus)
+    index = tmp_path / "index"
+    build_index(corpus, index, HashEmbedder(), second=HashEmbedder(64))
+    path = current_version(index) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["format_version"] = FORMAT_VERSION - 1
+    path.write_text(json.dumps(manifest))
+    assert build_second_spec(index) == manifest["second_embedder"]["spec"]  # kept across the upgrade
+    report = build_index(corpus, index, HashEmbedder(), second=HashEmbedder(64))
+    assert report.written and report.embedded == 0  # neither model embeds anything again
+    assert load_index(index).passages.second_vectors is not None
