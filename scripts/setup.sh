@@ -18,10 +18,10 @@ for p in $debs; do
 done
 if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-  echo "Installing system packages:$missing" >&2
+  echo "Installation des paquets du système :$missing" >&2
   if ! ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing) >/dev/null 2>&1; then
-    echo "Could not install$missing (no root?): scanned PDFs will be reported « needs OCR » until an" \
-         "administrator installs them." >&2
+    echo "Impossible d'installer$missing (pas de droits root ?) : les PDF numérisés seront signalés" \
+         "« OCR nécessaire » jusqu'à ce qu'un administrateur les installe." >&2
   fi
 fi
 
@@ -30,7 +30,7 @@ fi
 . .venv/bin/activate
 stamp=".venv/.kb-setup-$what-$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "Installing kb and its dependencies into .venv ($what)…" >&2
+  echo "Installation de kb et de ses dépendances dans .venv ($what)…" >&2
   log=.venv/setup.log
   {
     pip install --quiet --upgrade pip || true
@@ -40,6 +40,6 @@ if [ ! -f "$stamp" ]; then
     else
       pip install --quiet -e .
     fi
-  } > "$log" 2>&1 || { cat "$log" >&2; echo "Installation failed (log: $log)." >&2; exit 1; }
+  } > "$log" 2>&1 || { cat "$log" >&2; echo "Échec de l'installation (journal : $log)." >&2; exit 1; }
   touch "$stamp"
 fi
