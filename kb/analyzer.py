@@ -83,14 +83,22 @@ def term(word: str) -> str:
     return stem
 
 
+@lru_cache(maxsize=200_000)
+def word_term(word: str) -> str | None:
+    """The index term of one word as written, or None for a stop word or a lone letter."""
+    folded = fold(word)
+    if folded in STOP_WORDS or (len(folded) == 1 and not folded.isdigit()):
+        return None
+    return term(folded)
+
+
 def terms_with_spans(text: str) -> list[tuple[str, int, int]]:
     """``(term, start, end)`` for every non-stop word of ``text``; spans index ``text``."""
     out = []
     for m in _WORD.finditer(text):
-        word = fold(m.group())
-        if word in STOP_WORDS or (len(word) == 1 and not word.isdigit()):
-            continue
-        out.append((term(word), m.start(), m.end()))
+        t = word_term(m.group())
+        if t is not None:
+            out.append((t, m.start(), m.end()))
     return out
 
 

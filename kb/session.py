@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder, load_embedder
+from .embed import Embedder, limit_blas_threads, load_embedder
 from .mandate_search import MandateSearcher
 from .passages import PassageSearcher, SearchOptions
 from .query import Query
@@ -48,6 +48,7 @@ class KnowledgeBase:
 
     def __init__(self, index: KbIndex, embedder: Embedder | None = None,
                  fusion: FusionSettings | None = None, rerank: RerankSettings | None = None) -> None:
+        limit_blas_threads()
         self.index = index
         self._embedder = embedder
         if embedder is not None:

@@ -44,9 +44,16 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -> str:
     """The sentence matching most query terms, cut to about ``max_words`` around its matches."""
     wanted = set(query_terms)
-    best, best_key = None, (-1, False, -1)
+    # Words never cross a sentence's end, so the text is analysed once and its matches bucketed.
+    matches = [(s, t) for t, s, _ in terms_with_spans(text) if t in wanted]
+    best, best_key, i = None, (-1, False, -1), 0
     for s, e in _sentences(text):
-        found = [t for t, _, _ in terms_with_spans(text[s:e]) if t in wanted]
+        while i < len(matches) and matches[i][0] < s:
+            i += 1
+        j = i
+        while j < len(matches) and matches[j][0] < e:
+            j += 1
+        found = [t for _, t in matches[i:j]]
         # On a tie, a real sentence says more than a heading.
         key = (len(set(found)), len(text[s:e].split()) >= 8, len(found))
         if key > best_key:
@@ -58,8 +65,8 @@ def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -
     words = list(re.finditer(r"\S+", sentence))
     if len(words) <= max_words:
         return sentence
-    hits = [i for i, w in enumerate(words) if any(t in wanted for t, _, _ in terms_with_spans(w.group()))]
-    centre = hits[0] if hits else 0
+    first = next((m - s for m, _ in matches if s <= m < e), None)  # the sentence's first match
+    centre = next((i for i, w in enumerate(words) if first is not None and first < w.end()), 0)
     start = max(0, min(centre - max_words // 3, len(words) - max_words))
     end = start + max_words
     out = sentence[words[start].start():words[end - 1].end()]
