@@ -12,6 +12,12 @@ Settings:
 
 - ``engine default``: the OpenMP defaults (threads spin while waiting), 2 threads for a query;
 - ``kb default``: idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``), 1 thread for a query.
+
+Then (``--during-build``, on by default) the same queries while a build embeds
+passages in a thread of the same process, as a rebuild started from the app's
+Index page does, one query every 0.2 s: the build sharing the searches' model
+instance (what the app did before), with a model of its own, and with a model
+of its own at a lower priority (``KB_BUILD_NICE``, what kb does).
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,7 +44,31 @@ def _burn(stop_at: float) -> None:
         x += 1
 
 
-def measure(chunks: int, queries: int, busy: int) -> dict:
+BUILD_MODES = {
+    "build shares the searches' model (before)": ("shared", 0),
+    "build has its own model": ("own", 0),
+    "own model, build at lower priority (kb)": ("own", 10),
+}
+
+
+def _build_loop(embedder, texts: list[str], nice: int, stop) -> None:
+    """Embed batches of 16 passages until ``stop``, as the build's embed stage does."""
+    import threading
+
+    if nice:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    if embedder is None:
+        from kb.embed import load_embedder
+
+        embedder = load_embedder("e5")
+    i = 0
+    while not stop.is_set():
+        embedder.embed(texts[i % 4 * 16:(i % 4 + 1) * 16])
+        i += 1
+
+
+def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
     """Runs in the child process: build the synthetic index, then time queries with ``busy`` burners."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -54,24 +85,35 @@ def measure(chunks: int, queries: int, busy: int) -> dict:
     vocabulary += ["gouvernance", "partenaires", "communauté", "développement", "municipalité", "citoyens"]
     kb = KnowledgeBase(synthetic_index(chunks, embedder.dim, vocabulary), embedder)
     texts = [r["query"] for q in QRELS for r in load_qrels(q)][:queries]
+    kb.warm_up()  # as the app does when it opens an index (speller, lazy caches)
     for t in texts[:5]:
         kb.search(t)
     procs = [multiprocessing.Process(target=_burn, args=(time.time() + 600,), daemon=True) for _ in range(busy)]
     for p in procs:
         p.start()
-    time.sleep(1.0 if busy else 0.0)
-    ms = []
+    stop = threading.Event()
+    if build:
+        share, nice = BUILD_MODES[build]
+        passages = [kb.index.chunks[i].text for i in range(64)]
+        threading.Thread(target=_build_loop, args=(embedder if share == "shared" else None, passages, nice, stop),
+                         daemon=True).start()
+    time.sleep(1.0 if busy or build else 0.0)
+    ms, cpu = [], time.process_time()
     try:
         for t in texts:
             kb.clear_query_cache()
             start = time.perf_counter()
             kb.search(t, SearchOptions(k=10))
             ms.append((time.perf_counter() - start) * 1000)
+            if build:
+                time.sleep(0.2)  # people pause between queries; the build does not
+        cpu = (time.process_time() - cpu) * 1000 / len(texts)
         load = os.getloadavg()[0]
     finally:
+        stop.set()
         for p in procs:
             p.kill()
-    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "load": load}
+    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "load": load, "cpu": cpu}
 
 
 def main() -> None:
@@ -79,21 +121,33 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=15_000)
     ap.add_argument("--queries", type=int, default=40)
     ap.add_argument("--busy", default="0,4", help="numbers of busy processes, comma-separated")
+    ap.add_argument("--no-during-build", dest="during_build", action="store_false",
+                    help="skip the table of queries during a build")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--build", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.chunks, args.queries, int(args.child))))
+        print(json.dumps(measure(args.chunks, args.queries, int(args.child), args.build)))
         return
+
+    def child(env: dict, busy: int, build: str = "") -> dict:
+        run = subprocess.run([sys.executable, __file__, "--chunks", str(args.chunks), "--queries", str(args.queries),
+                              "--child", str(busy), "--build", build], capture_output=True, text=True,
+                             env={**os.environ, **env}, check=True)
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
     print(f"{os.cpu_count()} cores; load before: {os.getloadavg()[0]:.1f}; {args.chunks:,} chunks, "
           f"{args.queries} queries (hybrid, each embedded)\n")
-    print(f"{'setting':<36}{'busy':>6}{'load':>7}{'p50 ms':>9}{'p95 ms':>9}")
+    print(f"{'setting':<44}{'busy':>6}{'load':>7}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/q':>10}")
     for name, env in SETTINGS.items():
         for busy in (int(b) for b in args.busy.split(",")):
-            run = subprocess.run([sys.executable, __file__, "--chunks", str(args.chunks), "--queries",
-                                  str(args.queries), "--child", str(busy)], capture_output=True, text=True,
-                                 env={**os.environ, **env}, check=True)
-            r = json.loads(run.stdout.strip().splitlines()[-1])
-            print(f"{name:<36}{busy:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}", flush=True)
+            r = child(env, busy)
+            print(f"{name:<44}{busy:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['cpu']:>10.1f}", flush=True)
+    if args.during_build:
+        print(f"\nDuring a build in the same process (kb's engine settings, one query every 0.2 s):")
+        for name in BUILD_MODES:
+            r = child({}, 0, name)
+            print(f"{name:<44}{0:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{'':>10}", flush=True)
 
 
 if __name__ == "__main__":

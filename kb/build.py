@@ -16,7 +16,8 @@ Four stages, each a function a reader finds by name:
 
 When nothing changed, nothing is written.
 
-Public entry points: :func:`build_index`, :func:`plan_build`, :func:`build_embedder_spec`.
+Public entry points: :func:`build_index`, :func:`plan_build`, :func:`build_embedder_spec`,
+:func:`lower_build_priority`.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import hashlib
 import logging
 import os
 import stat
+import threading
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
@@ -51,6 +53,27 @@ from .workers import Job, ReadLimits, read_all
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+
+
+def lower_build_priority() -> int:
+    """Lower the calling thread's CPU priority by ``KB_BUILD_NICE`` (default 10; 0 keeps it) for good.
+
+    A build is background work: on a machine it shares with people searching,
+    queries should get the cores first. The threads and reading processes the
+    build starts inherit the priority. Call it from a thread (or a process)
+    that only builds, since it cannot be raised again. Returns the niceness
+    added (0 when the system refuses).
+    """
+    try:
+        step = max(0, int(os.environ.get("KB_BUILD_NICE", "10")))
+    except ValueError:
+        step = 10
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except (OSError, AttributeError):  # not Linux-like, or not allowed
+        return 0
+    return step
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,10 @@ class _Bars:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildOptions, build_embedder_spec, build_index, build_second_spec
+    from .build import BuildOptions, build_embedder_spec, build_index, build_second_spec, lower_build_priority
     from .embed import load_embedder
+
+    lower_build_priority()  # the app's searches, if it runs here, keep the cores first
 
     embedder = load_embedder(build_embedder_spec(index_dir(args.index), args.model))
     second_spec = build_second_spec(index_dir(args.index), args.second_model)

@@ -549,3 +549,30 @@ def test_index_page_refits_the_fusion_on_the_marks_and_applies_it(monkeypatch, d
     assert "Poids en service : ajustés" in texts(at)
     button(at, "Revenir aux poids par défaut").click().run()
     assert read_tuning(index) is None
+
+
+def test_a_build_started_from_the_app_has_its_own_model_and_a_lower_priority(tmp_path, monkeypatch):
+    """Searches never wait for the build's batch (they share no model) and get the cores first."""
+    import os
+    import threading
+
+    from webui import common
+
+    monkeypatch.setenv("KB_BUILD_NICE", "3")
+    seen = {}
+
+    def fake_build(corpus, index, model, options, progress):
+        seen["model"] = model
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        raise RuntimeError("arrêt du test")
+
+    monkeypatch.setattr(common, "build_index", fake_build)
+    searching = common.embedder("hash")
+    job = common.BuildJob(full=False)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    t = threading.Thread(target=common._run, args=(job, str(tmp_path), str(tmp_path / "index"), "hash"))
+    t.start()
+    t.join()
+    assert isinstance(seen["model"], HashEmbedder) and seen["model"] is not searching
+    assert seen["nice"] == min(19, base + 3)
+    assert job.finished.is_set() and "arrêt du test" in job.error

@@ -303,3 +303,34 @@ def test_characters_outside_the_bmp_are_read_whole_and_do_not_stop_the_build(tmp
     assert "𝑓(𝑥) = 𝑎 + 𝑏" in text
     text.encode("utf-8")  # no lone surrogate anywhere
     assert "\x00" not in text
+
+
+def _priority_in_thread(fn) -> tuple[int, int]:
+    """(niceness before, after) of a fresh thread that calls ``fn``."""
+    import threading
+
+    out = []
+
+    def run():
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        fn()
+        out.append((before, os.getpriority(os.PRIO_PROCESS, tid)))
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    return out[0]
+
+
+def test_a_build_thread_lowers_its_own_priority_only(monkeypatch):
+    from kb.build import lower_build_priority
+
+    monkeypatch.setenv("KB_BUILD_NICE", "4")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    before, after = _priority_in_thread(lower_build_priority)
+    assert after == min(19, before + 4)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # the calling (serving) thread keeps its priority
+    monkeypatch.setenv("KB_BUILD_NICE", "0")
+    before, after = _priority_in_thread(lower_build_priority)
+    assert after == before

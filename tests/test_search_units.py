@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.analyzer import analyze, fold, terms_with_spans
 from kb.evaluate import normalise_for_match, passage_relevant, score_run
@@ -125,3 +127,16 @@ def test_metrics_known_answer():
     assert report.metrics["MRR@10"] == pytest.approx((1 + 1 / 3) / 3)
     assert report.metrics["nDCG@10"] == pytest.approx((1 + 1 / 2) / 3)  # 1/log2(4) = 0.5
     assert [q.id for q in report.failures] == ["q2", "q3"]
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x3000, blacklist_categories=("Cs",)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_fold_equals_its_definition_on_any_text(text):
+    """The fast path (ASCII untouched, non-ASCII runs decomposed) gives what NFKD without marks gives."""
+    import unicodedata
+
+    from kb.analyzer import _SPECIAL, fold
+
+    reference = unicodedata.normalize("NFKD", text.translate(_SPECIAL).lower())
+    assert fold(text) == "".join(c for c in reference if not unicodedata.combining(c))
+    assert fold("L’Évaluation des œuvres, naïve…") == "l'evaluation des oeuvres, naive..."

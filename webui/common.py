@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from kb.build import BuildOptions, BuildReport, build_embedder_spec, build_index
+from kb.build import BuildOptions, BuildReport, build_embedder_spec, build_index, lower_build_priority
 from kb.config import corpus_dir, index_dir
 from kb.embed import Embedder, load_embedder
 from kb.errors import (BuildLockedError, CorpusMissingError, IndexCorruptError, IndexFormatError, IndexMissingError,
@@ -155,8 +155,12 @@ def _failure(exc: Exception) -> str:
     return f"La construction a échoué sur une erreur inattendue (détail technique : {type(exc).__name__}: {exc})."
 
 
-def _run(job: BuildJob, corpus: str, index: str, model: Embedder) -> None:
+def _run(job: BuildJob, corpus: str, index: str, spec: str) -> None:
+    lower_build_priority()  # this thread only builds: the colleagues' searches get the cores first
     try:
+        # A model of its own: sharing the searches' instance made every search wait for the build's
+        # batch in progress (about 3 s a query, see the README's latency table).
+        model = load_embedder(spec)
         job.report = build_index(corpus, index, model, BuildOptions(full=job.full), job.progress)
     except Exception as exc:  # reported to the page, never silent
         if not isinstance(exc, KbError):
@@ -172,9 +176,9 @@ def start_build(full: bool = False) -> BuildJob:
     with builds.lock:
         if builds.job is not None and not builds.job.finished.is_set():
             return builds.job
-        model = embedder(build_embedder_spec(index_dir()))  # the index's model unless KB_EMBEDDER asks otherwise
+        spec = build_embedder_spec(index_dir())  # the index's model unless KB_EMBEDDER asks otherwise
         job = BuildJob(full)
-        threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), model), name="kb-build",
+        threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), spec), name="kb-build",
                          daemon=True).start()
         builds.job = job
         return job
