@@ -334,3 +334,28 @@ def test_a_build_thread_lowers_its_own_priority_only(monkeypatch):
     monkeypatch.setenv("KB_BUILD_NICE", "0")
     before, after = _priority_in_thread(lower_build_priority)
     assert after == before
+
+
+def test_embeddings_are_saved_in_batches_and_when_a_build_stops(tmp_path):
+    """Model calls of ``batch_size`` texts, saved every ``save_every``; what was embedded before an
+    error is saved too, so the next build embeds only the rest."""
+    corpus = tmp_path / "corpus"
+    for t in ("participation", "culture", "immigration", "gouvernance"):
+        small_pdf(corpus / f"{t}.pdf", t)
+
+    class Stops(HashEmbedder):
+        calls = 0
+
+        def embed(self, texts, query=False):
+            if not query:
+                Stops.calls += 1
+                if Stops.calls == 3:
+                    raise KeyboardInterrupt
+            return super().embed(texts, query)
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(corpus, tmp_path / "index", Stops(), BuildOptions(batch_size=1, save_every=100))
+    saved = list((tmp_path / "index" / "embeddings").rglob("*.npy"))
+    assert len(saved) == 1 and np.load(saved[0]).shape[0] == 2  # one saved batch: the two texts embedded
+    report = build_index(corpus, tmp_path / "index", HashEmbedder(), BuildOptions(batch_size=1, save_every=2))
+    assert report.written and report.embedded == report.chunks + report.mandates - 2

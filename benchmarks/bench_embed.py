@@ -1,0 +1,77 @@
+"""Where the build's embedding time goes: batch size and threads, on real passages, in one run.
+
+    python benchmarks/bench_embed.py [--index DIR] [--texts 64] [--repeat 1] [--builds]
+
+The texts are the passages of an index (default: a fresh build of the demo
+corpus in a temporary folder) as the build embeds them
+(``kb.build.passage_text``). For each number of threads (1, every core) and each
+batch size, the e5 engine embeds them all, ``--repeat`` times, best pass kept;
+printed: tokens a second of wall time and a second of CPU time, with the load
+average. The engine packs a batch's tokens flat, without padding, so sorting
+texts by length (bucketing) cannot save anything; the batch size only decides
+how many tokens each call carries.
+
+``--builds`` then times two full builds of the demo corpus back to back: model
+calls of 16 texts (kb before) and of ``BuildOptions().batch_size`` (kb now).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kb.build import BuildOptions, build_index, passage_text  # noqa: E402
+from kb.embed import E5Embedder, load_embedder  # noqa: E402
+from kb.store import load_index  # noqa: E402
+
+BATCHES = (1, 4, 8, 16, 32)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index")
+    ap.add_argument("--texts", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--builds", action="store_true", help="also time full demo builds, 16 texts a call against today's")
+    args = ap.parse_args()
+    index = args.index
+    if index is None:
+        index = str(Path(tempfile.mkdtemp(prefix="kb-embed-")) / "index")
+        build_index(ROOT / "corpus", index, load_embedder("e5"), BuildOptions())
+    texts = [passage_text(c) for c in load_index(index).chunks][: args.texts]
+    e5 = E5Embedder()
+    tokens = sum(e5._model.token_count(t) for t in texts)
+    print(f"{len(texts)} passages, {tokens:,} tokens ({tokens / len(texts):.0f} a passage); "
+          f"{os.cpu_count()} cores; load before {os.getloadavg()[0]:.1f}\n")
+    print(f"{'threads':>7}{'batch':>7}{'tokens/s':>10}{'tokens/CPU-s':>14}")
+    for threads in sorted({1, os.cpu_count() or 1}):
+        e5._threads = (e5._threads[0], threads)  # passages on this many threads
+        for batch in BATCHES:
+            best_wall = best_cpu = float("inf")
+            for _ in range(args.repeat):
+                wall, cpu = time.perf_counter(), time.process_time()
+                for i in range(0, len(texts), batch):
+                    e5.embed(texts[i:i + batch])
+                best_wall = min(best_wall, time.perf_counter() - wall)
+                best_cpu = min(best_cpu, time.process_time() - cpu)
+            print(f"{threads:>7}{batch:>7}{tokens / best_wall:>10.0f}{tokens / best_cpu:>14.0f}", flush=True)
+    print(f"\nload after {os.getloadavg()[0]:.1f}")
+    if args.builds:
+        print("\nfull builds of the demo corpus (e5):")
+        for name, options in (("16 texts a call (before)", BuildOptions(full=True, batch_size=16, save_every=16)),
+                              (f"{BuildOptions().batch_size} texts a call (kb)", BuildOptions(full=True))):
+            work = Path(tempfile.mkdtemp(prefix="kb-embed-build-")) / "index"
+            start = time.perf_counter()
+            report = build_index(ROOT / "corpus", work, load_embedder("e5"), options)
+            print(f"  {name:<26} {time.perf_counter() - start:6.1f} s ({report.embedded} texts; "
+                  f"load {os.getloadavg()[0]:.1f})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
