@@ -10,6 +10,7 @@ from typing import Callable, Collection, Sequence
 
 from .analyzer import fold, terms_with_spans
 
+_SENTENCE_END = frozenset(".!?…»\")")
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»\")]?|\n|$)")
 
 
@@ -46,7 +47,7 @@ def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -
     wanted = set(query_terms)
     # Words never cross a sentence's end, so the text is analysed once and its matches bucketed.
     matches = [(s, t) for t, s, _ in terms_with_spans(text) if t in wanted]
-    best, best_key, i = None, (-1, False, -1), 0
+    best, best_key, i = None, (-1, False, False, -1), 0
     for s, e in _sentences(text):
         while i < len(matches) and matches[i][0] < s:
             i += 1
@@ -54,8 +55,10 @@ def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -
         while j < len(matches) and matches[j][0] < e:
             j += 1
         found = [t for _, t in matches[i:j]]
-        # On a tie, a real sentence says more than a heading.
-        key = (len(set(found)), len(text[s:e].split()) >= 8, len(found))
+        # On a tie, a real sentence says more than a heading; with no query word at all (a passage
+        # found by meaning only), a sentence that ends like one rather than a long title line.
+        ended = bool(found) or text[e - 1] in _SENTENCE_END
+        key = (len(set(found)), len(text[s:e].split()) >= 8, ended, len(found))
         if key > best_key:
             best, best_key = (s, e), key
     if best is None:

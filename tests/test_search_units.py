@@ -140,3 +140,11 @@ def test_fold_equals_its_definition_on_any_text(text):
     reference = unicodedata.normalize("NFKD", text.translate(_SPECIAL).lower())
     assert fold(text) == "".join(c for c in reference if not unicodedata.combining(c))
     assert fold("L’Évaluation des œuvres, naïve…") == "l'evaluation des oeuvres, naive..."
+
+
+def test_a_passage_found_by_meaning_only_shows_a_sentence_not_its_title():
+    text = ("Les retombées de nos activités et services selon nos publics cibles\n"
+            "• Cohésion et confiance entre les acteurs\n"
+            "Faire en sorte que les collectivités du Québec soient en mesure de mener les changements voulus.\n")
+    assert make_snippet(text, {"motiv"}).startswith("Faire en sorte")
+    assert make_snippet(text, {"retomb"}).startswith("Les retombées")  # a matching line still wins
