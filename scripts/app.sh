@@ -12,4 +12,5 @@ if ! kb status >/dev/null 2>&1; then
   echo "(progression dans la page) pour qui peut écrire (cette machine, ou un administrateur quand un mot de" >&2
   echo "passe est configuré ; sinon lancez : kb build)." >&2
 fi
+echo "kb démarre : ouvrez http://$host:$port dans un navigateur (Ctrl-C pour arrêter)." >&2
 exec streamlit run app.py --server.address "$host" --server.port "$port" "$@"
