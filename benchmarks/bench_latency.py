@@ -52,19 +52,20 @@ BUILD_MODES = {
 
 
 def _build_loop(embedder, texts: list[str], nice: int, stop) -> None:
-    """Embed batches of 16 passages until ``stop``, as the build's embed stage does."""
-    import threading
+    """Embed passages until ``stop``, as many a call as the build's embed stage does."""
+    from kb.build import BuildOptions, lower_build_priority
 
     if nice:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+        os.environ["KB_BUILD_NICE"] = str(nice)
+        lower_build_priority()
     if embedder is None:
         from kb.embed import load_embedder
 
         embedder = load_embedder("e5")
-    i = 0
+    size, i = BuildOptions().batch_size, 0
     while not stop.is_set():
-        embedder.embed(texts[i % 4 * 16:(i % 4 + 1) * 16])
+        start = (i * size) % (len(texts) - size + 1)
+        embedder.embed(texts[start:start + size])
         i += 1
 
 
@@ -144,7 +145,7 @@ def main() -> None:
             r = child(env, busy)
             print(f"{name:<44}{busy:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['cpu']:>10.1f}", flush=True)
     if args.during_build:
-        print(f"\nDuring a build in the same process (kb's engine settings, one query every 0.2 s):")
+        print("\nDuring a build in the same process (kb's engine settings, one query every 0.2 s):")
         for name in BUILD_MODES:
             r = child({}, 0, name)
             print(f"{name:<44}{0:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{'':>10}", flush=True)

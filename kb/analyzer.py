@@ -94,7 +94,7 @@ def term(word: str) -> str:
     return stem
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def word_term(word: str) -> str | None:
     """The index term of one word as written, or None for a stop word or a lone letter."""
     folded = fold(word)

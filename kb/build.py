@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import stat
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -61,19 +62,22 @@ def lower_build_priority() -> int:
     A build is background work: on a machine it shares with people searching,
     queries should get the cores first. The threads and reading processes the
     build starts inherit the priority. Call it from a thread (or a process)
-    that only builds, since it cannot be raised again. Returns the niceness
-    added (0 when the system refuses).
+    that only builds, since it cannot be raised again. Linux only (elsewhere
+    a thread's priority cannot be set alone); returns the niceness added.
     """
     try:
         step = max(0, int(os.environ.get("KB_BUILD_NICE", "10")))
     except ValueError:
         step = 10
+    if not step or not sys.platform.startswith("linux"):
+        return 0
     tid = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
-    except (OSError, AttributeError):  # not Linux-like, or not allowed
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, before + step))
+    except (OSError, AttributeError, OverflowError, ValueError):  # not allowed: the build runs as it is
         return 0
-    return step
+    return min(19, before + step) - before
 
 
 @dataclass(frozen=True)
@@ -292,7 +296,7 @@ def _embed(texts: list[str], hashes: list[str], embedder: Embedder, cache: Embed
     """Embed the texts the cache lacks, a few per model call; returns how many were embedded.
 
     Vectors are saved every ``options.save_every`` texts and when the build stops
-    for any reason (an error, Ctrl-C), so a rebuild resumes where it stopped.
+    on an error or Ctrl-C, so a rebuild resumes where it stopped.
     """
     missing = sorted({h: i for i, h in enumerate(hashes) if cache.get(h) is None}.values())
     done_h: list[str] = []
@@ -307,16 +311,22 @@ def _embed(texts: list[str], hashes: list[str], embedder: Embedder, cache: Embed
     try:
         for start in range(0, len(missing), options.batch_size):
             batch = missing[start:start + options.batch_size]
-            done_v.append(np.asarray(embedder.embed([texts[i] for i in batch]), dtype=np.float32))
+            vectors = np.asarray(embedder.embed([texts[i] for i in batch]), dtype=np.float32)
+            if vectors.shape != (len(batch), embedder.dim):
+                raise KbError(f"le modèle {embedder.model_id} a rendu {vectors.shape} vecteurs "
+                              f"pour {len(batch)} textes de dimension {embedder.dim}")
+            done_v.append(vectors)
             done_h.extend(hashes[i] for i in batch)
             if len(done_h) >= options.save_every:
                 save()
             tick("embed", min(start + options.batch_size, len(missing)), len(missing))
-    finally:
+    except BaseException:
         try:
-            save()
-        except OSError:  # the build is failing already: its own error is the one to report
+            save()  # what was embedded before the failure is kept for the next build
+        except Exception:  # the build's own error is the one to report
             log.warning("embeddings not saved for resuming", exc_info=True)
+        raise
+    save()
     return len(missing)
 
 

@@ -61,7 +61,7 @@ class PassageSearcher:
         self.settings = settings or PassageSettings()
         self.reranker = reranker
         self._docs = {d.doc_id: d for d in index.documents}
-        self._chunk_doc: tuple | None = None  # each row's document and language, on the first filtered query
+        self._rows: tuple[np.ndarray, np.ndarray] | None = None  # each chunk's document and language
         # Like the phrases and terms, per candidate row, never a pass over every chunk (1M chunks).
         self._continuing: dict[int, bool] = {}
         self._phrases: dict[int, str] = {}
@@ -82,26 +82,15 @@ class PassageSearcher:
     def _mask(self, opts: SearchOptions) -> np.ndarray | None:
         if not any((opts.doc, opts.lang, opts.year, opts.doc_type)):
             return None
-        row_doc, row_lang, langs = self._row_fields()
-        docs = list(self._docs.values())
-        doc_ok = np.array([_doc_matches(d, opts) for d in docs] + [False], dtype=bool)  # last: unknown document
-        keep = doc_ok[row_doc]
+        if self._rows is None:  # stored with the index (an index built before: computed once, here)
+            self._rows = self.index.row_fields()
+        row_doc, row_lang = self._rows
+        doc_ok = np.array([_doc_matches(d, opts) for d in self.index.documents] + [False], dtype=bool)
+        keep = doc_ok[row_doc]  # the last entry: a chunk of an unknown document
         if opts.lang:
-            keep &= row_lang == (langs.index(opts.lang) if opts.lang in langs else -1)
+            langs = self.index.chunk_languages
+            keep &= row_lang == (langs.index(opts.lang) if opts.lang in langs else -2)
         return keep
-
-    def _row_fields(self) -> tuple[np.ndarray, np.ndarray, list]:
-        """Each row's document (position in ``self._docs``) and language (position in the list
-        returned), read once on the first filtered query; later filters are array operations."""
-        if self._chunk_doc is None:
-            where = {doc_id: i for i, doc_id in enumerate(self._docs)}
-            codes: dict = {}
-            row_doc, row_lang = [], []
-            for c in self.index.chunks:
-                row_doc.append(where.get(c.doc_id, len(where)))
-                row_lang.append(codes.setdefault(c.lang, len(codes)))
-            self._chunk_doc = (np.asarray(row_doc, dtype=np.int32), np.asarray(row_lang, dtype=np.int32), list(codes))
-        return self._chunk_doc
 
     # -- ranking ---------------------------------------------------------------------------------
     def _phrase_rows(self, query: Query, rows: list[int]) -> set[int]:

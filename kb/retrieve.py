@@ -153,8 +153,10 @@ class HybridRetriever:
         rows = rows[rows != exclude] if exclude is not None else rows
         if rows.size == 0:
             return {}
-        scores = c.vectors[rows] @ query.vector
-        order = np.argsort(-scores, kind="stable")[:n]
+        # A large share of rows: score every vector in place rather than copy the kept ones (gigabytes
+        # at a million chunks); a small one: gather them.
+        scores = (c.vectors @ query.vector)[rows] if rows.size * 8 > len(c) else c.vectors[rows] @ query.vector
+        order = top_rows(scores, n)  # best first, ties by row, without sorting every row
         return {int(rows[i]): float(scores[i]) for i in order}
 
     def retrieve(self, query: Query, mode: str = "hybrid", mask: np.ndarray | None = None,

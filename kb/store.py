@@ -15,6 +15,9 @@ Layout::
         documents.jsonl       one document record a line
         chunks.jsonl          one chunk a line (with its text hash), row-aligned with:
         chunks.offsets.npy    int64 (n + 1): where each line of chunks.jsonl starts (and the file size)
+        chunks.docs.npy       int32 (n): each chunk's document (position in documents.jsonl)
+        chunks.langs.npy      int16 (n): each chunk's language (position in the manifest's
+                              chunk_languages, -1 for none): filters without parsing every chunk
         vectors.npy           float32 (n, dim), L2-normalised (no pickle)
         dense.faiss           above ``exact_max`` chunks only: the inverted file (IVF, 8-bit codes)
                               proposing candidates that the vectors re-score (kb/dense.py)
@@ -66,6 +69,7 @@ from .records import Chunk, Document, IndexStatus, Mandate, Skipped
 
 FORMAT_VERSION = 5  # 5: chunks read on demand (offsets file), vectors memory-mapped, IVF above exact_max
 OFFSETS = "chunks.offsets.npy"
+ROW_DOCS, ROW_LANGS = "chunks.docs.npy", "chunks.langs.npy"
 _ROW_CACHE = 4096
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -112,10 +116,23 @@ class KbIndex:
     passages: Collection
     mandates: Collection
     path: Path | None = None  # the version folder, once saved or loaded
+    row_arrays: tuple[np.ndarray, np.ndarray] | None = None  # chunks.docs.npy, chunks.langs.npy when loaded
 
     @property
     def chunks(self) -> Sequence[Chunk]:
         return self.passages.records
+
+    def row_fields(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each chunk's document (position in ``documents``; ``len(documents)`` when unknown) and
+        language (position in :attr:`chunk_languages`, -1 for none): read from the index when it has
+        them (memory-mapped), else computed by one pass over the chunks."""
+        if self.row_arrays is not None:
+            return self.row_arrays
+        where = {d.doc_id: i for i, d in enumerate(self.documents)}
+        langs = {lang: i for i, lang in enumerate(self.chunk_languages)}
+        docs = np.fromiter((where.get(c.doc_id, len(where)) for c in self.chunks), np.int32, len(self.chunks))
+        codes = np.fromiter((langs.get(c.lang, -1) for c in self.chunks), np.int16, len(self.chunks))
+        return docs, codes
 
     @property
     def chunk_languages(self) -> tuple[str, ...]:
@@ -317,13 +334,17 @@ def save_index(index_dir: str | Path, index: KbIndex) -> KbIndex:
         write_jsonl(folder / "documents.jsonl", (asdict(d) for d in index.documents))
         _save_collection(folder, "", index.passages, lambda c: c.to_dict())
         _save_collection(folder, "mandate_", index.mandates, lambda m: m.to_dict())
+        languages = sorted({c.lang for c in index.chunks if c.lang})
+        rows = replace(index, manifest={**index.manifest, "chunk_languages": languages}, row_arrays=None).row_fields()
+        np.save(folder / ROW_DOCS, rows[0], allow_pickle=False)
+        np.save(folder / ROW_LANGS, rows[1], allow_pickle=False)
         manifest = {**index.manifest, "format_version": FORMAT_VERSION, "documents": len(index.documents),
                     "chunks": len(index.passages), "mandates": len(index.mandates),
-                    "dense": index.passages.dense_info.to_dict(), "chunk_languages": sorted({c.lang for c in index.chunks if c.lang}),
+                    "dense": index.passages.dense_info.to_dict(), "chunk_languages": languages,
                     "checksums": _inventory(folder)}
         write_json(folder / MANIFEST, manifest)
         path = writer.commit()
-    return replace(index, manifest=manifest, path=path)
+    return replace(index, manifest=manifest, path=path, row_arrays=rows)
 
 
 def _records_file(prefix: str) -> str:
@@ -417,6 +438,7 @@ def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
         documents = tuple(_document(r) for r in read_jsonl(version / "documents.jsonl"))
         passages = _load_collection(version, "", _chunk, DenseInfo(**manifest["dense"]))
         mandates = _load_collection(version, "mandate_", _mandate, None)
+        rows = _load_row_arrays(version, len(passages), len(documents), len(manifest.get("chunk_languages") or ()))
     except (KeyError, TypeError, ValueError, OSError, RuntimeError) as exc:
         raise IndexCorruptError(f"index endommagé dans {version} ({type(exc).__name__} : {exc}) : {_REBUILD}") from None
     for name, c, n in (("chunks", passages, manifest.get("chunks")), ("mandates", mandates, manifest.get("mandates"))):
@@ -426,7 +448,21 @@ def load_index(index_dir: str | Path, verify: bool = False) -> KbIndex:
     if len(documents) != manifest.get("documents"):
         raise IndexCorruptError(f"index endommagé dans {version} (documents.jsonl contredit le manifeste) : "
                                 f"{_REBUILD}")
-    return KbIndex(manifest, documents, passages, mandates, version)
+    return KbIndex(manifest, documents, passages, mandates, version, rows)
+
+
+def _load_row_arrays(version: Path, n: int, documents: int, languages: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``chunks.docs.npy`` and ``chunks.langs.npy`` memory-mapped and checked; None for an index built
+    before they existed (the searcher then computes them once)."""
+    if not (version / ROW_DOCS).exists():
+        return None
+    docs = np.load(version / ROW_DOCS, allow_pickle=False, mmap_mode="r")
+    langs = np.load(version / ROW_LANGS, allow_pickle=False, mmap_mode="r")
+    if docs.shape != (n,) or langs.shape != (n,) or docs.dtype != np.int32 or langs.dtype != np.int16:
+        raise ValueError(f"{ROW_DOCS} / {ROW_LANGS} do not hold one value a chunk")
+    if n and (docs.min() < 0 or docs.max() > documents or langs.min() < -1 or langs.max() >= languages):
+        raise ValueError(f"{ROW_DOCS} / {ROW_LANGS} point outside the documents or languages")
+    return docs, langs
 
 
 def salvage_vectors(index_dir: str | Path, model_id: str, second: bool = False) -> dict[str, np.ndarray]:

@@ -1,6 +1,8 @@
 """Shared fixtures: data folders in tmp_path, a deterministic fake embedder."""
 from __future__ import annotations
 
+import os
+
 import shutil
 import sys
 from pathlib import Path
@@ -15,6 +17,9 @@ from kb.embed import HashEmbedder  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = ROOT / "corpus"
 DEMO_FILES = sorted(p.name for p in DEMO_CORPUS.glob("*.pdf"))
+
+# `kb build` run in-process (tests call kb.cli.main) would lower the test session's own priority for good.
+os.environ.setdefault("KB_BUILD_NICE", "0")
 
 
 @pytest.fixture(autouse=True)

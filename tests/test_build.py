@@ -340,7 +340,7 @@ def test_embeddings_are_saved_in_batches_and_when_a_build_stops(tmp_path):
     """Model calls of ``batch_size`` texts, saved every ``save_every``; what was embedded before an
     error is saved too, so the next build embeds only the rest."""
     corpus = tmp_path / "corpus"
-    for t in ("participation", "culture", "immigration", "gouvernance"):
+    for t in ("participation", "culture", "immigration", "gouvernance", "logement", "transport", "emploi"):
         small_pdf(corpus / f"{t}.pdf", t)
 
     class Stops(HashEmbedder):
@@ -349,13 +349,26 @@ def test_embeddings_are_saved_in_batches_and_when_a_build_stops(tmp_path):
         def embed(self, texts, query=False):
             if not query:
                 Stops.calls += 1
-                if Stops.calls == 3:
+                if Stops.calls == 6:
                     raise KeyboardInterrupt
             return super().embed(texts, query)
 
     with pytest.raises(KeyboardInterrupt):
-        build_index(corpus, tmp_path / "index", Stops(), BuildOptions(batch_size=1, save_every=100))
-    saved = list((tmp_path / "index" / "embeddings").rglob("*.npy"))
-    assert len(saved) == 1 and np.load(saved[0]).shape[0] == 2  # one saved batch: the two texts embedded
+        build_index(corpus, tmp_path / "index", Stops(), BuildOptions(batch_size=1, save_every=2))
+    saved = sorted((tmp_path / "index" / "embeddings").rglob("*.npy"))
+    assert [np.load(f).shape[0] for f in saved] == [2, 2, 1]  # every 2 texts, then the one before the stop
     report = build_index(corpus, tmp_path / "index", HashEmbedder(), BuildOptions(batch_size=1, save_every=2))
-    assert report.written and report.embedded == report.chunks + report.mandates - 2
+    assert report.written and report.embedded == report.chunks + report.mandates - 5
+
+
+def test_a_model_returning_the_wrong_number_of_vectors_stops_the_build_clearly(tmp_path):
+    from kb.errors import KbError
+
+    small_pdf(tmp_path / "corpus" / "a.pdf", "gouvernance")
+
+    class Short(HashEmbedder):
+        def embed(self, texts, query=False):
+            return super().embed(texts, query)[:-1]
+
+    with pytest.raises(KbError, match="vecteurs"):
+        build_index(tmp_path / "corpus", tmp_path / "index", Short(), BuildOptions(batch_size=2))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,39 @@ def test_english_query_is_not_a_typo_and_highlights_only_real_matches(searcher):
     for h in result.hits:
         marked = {h.chunk.text[s:e].lower() for s, e in h.highlights}
         assert marked <= {"evaluate", "collective", "project"}, marked  # never « collecte » for « collective »
+
+
+def test_filters_read_each_chunks_document_and_language_from_the_index(demo_hash_index, tmp_path):
+    """Stored with the index (no pass over the chunks on the first filtered query), equal to what
+    the chunks say; an index without them (an earlier build) computes them; a damaged one is refused."""
+    import shutil
+
+    import numpy as np
+
+    from kb.errors import IndexCorruptError
+    from kb.store import ROW_DOCS, ROW_LANGS, current_version, load_index
+
+    index = load_index(demo_hash_index)
+    assert index.row_arrays is not None and isinstance(index.row_arrays[0], np.memmap)
+    computed = replace(index, row_arrays=None).row_fields()
+    assert all(np.array_equal(a, b) for a, b in zip(index.row_arrays, computed))
+    docs = {d.doc_id: i for i, d in enumerate(index.documents)}
+    assert [docs[c.doc_id] for c in index.chunks] == index.row_arrays[0].tolist()
+    assert [index.chunk_languages[i] for i in index.row_arrays[1]] == [c.lang for c in index.chunks]
+
+    copy = tmp_path / "index"
+    shutil.copytree(demo_hash_index, copy)
+    version = current_version(copy)
+    np.save(version / ROW_LANGS, np.full(len(index.chunks), 7, np.int16))  # same size, wrong values
+    with pytest.raises(IndexCorruptError):
+        load_index(copy)
+    (version / ROW_DOCS).unlink()
+    (version / ROW_LANGS).unlink()
+    manifest = json.loads((version / "manifest.json").read_text())
+    for name in (ROW_DOCS, ROW_LANGS):
+        del manifest["checksums"][name]
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    older = KnowledgeBase(load_index(copy), HashEmbedder())
+    assert older.index.row_arrays is None
+    hits = older.search("développement des communautés", SearchOptions(k=20, lang="fr")).hits
+    assert hits and all(h.chunk.lang == "fr" for h in hits)

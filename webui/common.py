@@ -156,8 +156,8 @@ def _failure(exc: Exception) -> str:
 
 
 def _run(job: BuildJob, corpus: str, index: str, spec: str) -> None:
-    lower_build_priority()  # this thread only builds: the colleagues' searches get the cores first
     try:
+        lower_build_priority()  # this thread only builds: the colleagues' searches get the cores first
         # A model of its own: sharing the searches' instance made every search wait for the build's
         # batch in progress (about 3 s a query, see the README's latency table).
         model = load_embedder(spec)
