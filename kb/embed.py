@@ -56,7 +56,10 @@ def query_threads() -> int:
     threads spin-waiting for busy cores took up to 1.7 s (see the README's
     latency-under-load table).
     """
-    return max(1, int(os.environ.get("KB_QUERY_THREADS", "1")))
+    try:
+        return max(1, int(os.environ.get("KB_QUERY_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 _blas_limited = False
@@ -68,13 +71,17 @@ def limit_blas_threads() -> None:
     A query's dense scores are one matrix-vector product; with its default team
     (one thread a core) OpenBLAS's idle threads then spin for a while after every
     product, which doubled a query's CPU time over 15,000 chunks (21 → 54 ms)
-    and slows it most when the cores are shared.
+    and slows it most when the cores are shared. Only numpy's own library is
+    limited: FAISS's (training an inverted file in a build) keeps every core.
     """
     global _blas_limited
     if not _blas_limited:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
 
-        threadpool_limits(limits=query_threads(), user_api="blas")
+        numpy_dir = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
+        for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
+            if os.path.abspath(lib.filepath).startswith(os.path.join(numpy_dir, "numpy")):
+                lib.set_num_threads(query_threads())
         _blas_limited = True
 
 

@@ -230,3 +230,19 @@ def test_filters_read_each_chunks_document_and_language_from_the_index(demo_hash
     assert older.index.row_arrays is None
     hits = older.search("développement des communautés", SearchOptions(k=20, lang="fr")).hits
     assert hits and all(h.chunk.lang == "fr" for h in hits)
+
+
+def test_a_serving_process_runs_numpys_blas_on_the_query_threads(demo_hash_index):
+    """numpy's OpenBLAS team spun after every product (a query's CPU doubled); FAISS's keeps its threads."""
+    import os
+
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    from kb.embed import query_threads
+
+    KnowledgeBase(load_index(demo_hash_index), HashEmbedder())
+    numpy_dir = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    mine = [i for i in blas if os.path.abspath(i["filepath"]).startswith(os.path.join(numpy_dir, "numpy"))]
+    assert mine and all(i["num_threads"] == query_threads() for i in mine)
