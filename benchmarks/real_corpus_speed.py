@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_search import timed  # noqa: E402
 from real_corpus import DEFAULT_CORPUS, count_pages, pick  # noqa: E402
 
 from kb.build import build_index  # noqa: E402
@@ -81,15 +82,8 @@ def busy_processes(n: int) -> list[subprocess.Popen]:
 
 
 def timed_queries(run, queries: list[str], repeat: int) -> tuple[float, float]:
-    for q in queries[:5]:
-        run(q)  # warm-up
-    ms = []
-    for _ in range(repeat):
-        for q in queries:
-            t = time.perf_counter()
-            run(q)
-            ms.append((time.perf_counter() - t) * 1000)
-    return percentiles(ms)
+    """p50 / p95 ms of ``run`` over ``queries`` (``repeat`` passes after a warm-up on five)."""
+    return percentiles(timed(run, queries, repeat, warm=5))
 
 
 def run_kb(files: list[Path], work: Path, embedder) -> dict:

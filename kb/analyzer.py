@@ -80,7 +80,6 @@ def _stemmer():
     return stemmer
 
 
-@lru_cache(maxsize=200_000)
 def term(word: str) -> str:
     """The index term of one folded word (stop words are handled by the caller)."""
     if word.isdigit():
@@ -94,7 +93,7 @@ def term(word: str) -> str:
     return stem
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=200_000)
 def word_term(word: str) -> str | None:
     """The index term of one word as written, or None for a stop word or a lone letter."""
     folded = fold(word)

@@ -60,7 +60,6 @@ class PassageSearcher:
         self.retriever = HybridRetriever(index.passages, fusion)
         self.settings = settings or PassageSettings()
         self.reranker = reranker
-        self._docs = {d.doc_id: d for d in index.documents}
         self._rows: tuple[np.ndarray, np.ndarray] | None = None  # each chunk's document and language
         # Like the phrases and terms, per candidate row, never a pass over every chunk (1M chunks).
         self._continuing: dict[int, bool] = {}

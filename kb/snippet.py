@@ -60,15 +60,14 @@ def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -
         ended = bool(found) or text[e - 1] in _SENTENCE_END
         key = (len(set(found)), len(text[s:e].split()) >= 8, ended, len(found))
         if key > best_key:
-            best, best_key = (s, e), key
+            best, best_key = (s, e, matches[i][0] - s if found else None), key  # and its first match
     if best is None:
         return ""
-    s, e = best
+    s, e, first = best
     sentence = text[s:e]
     words = list(re.finditer(r"\S+", sentence))
     if len(words) <= max_words:
         return sentence
-    first = next((m - s for m, _ in matches if s <= m < e), None)  # the sentence's first match
     centre = next((i for i, w in enumerate(words) if first is not None and first < w.end()), 0)
     start = max(0, min(centre - max_words // 3, len(words) - max_words))
     end = start + max_words

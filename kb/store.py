@@ -128,11 +128,7 @@ class KbIndex:
         them (memory-mapped), else computed by one pass over the chunks."""
         if self.row_arrays is not None:
             return self.row_arrays
-        where = {d.doc_id: i for i, d in enumerate(self.documents)}
-        langs = {lang: i for i, lang in enumerate(self.chunk_languages)}
-        docs = np.fromiter((where.get(c.doc_id, len(where)) for c in self.chunks), np.int32, len(self.chunks))
-        codes = np.fromiter((langs.get(c.lang, -1) for c in self.chunks), np.int16, len(self.chunks))
-        return docs, codes
+        return _row_fields(self.documents, self.chunks, self.chunk_languages)
 
     @property
     def chunk_languages(self) -> tuple[str, ...]:
@@ -159,6 +155,14 @@ class KbIndex:
                 f"l'index a été construit avec {self.model_id}, pas {embedder.model_id} : "
                 f"reconstruisez-le avec `kb build --full --model {embedder.spec}` "
                 f"ou interrogez-le avec --model {self.embedder_spec}")
+
+
+def _row_fields(documents: Sequence[Document], chunks: Sequence[Chunk],
+                languages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    where = {d.doc_id: i for i, d in enumerate(documents)}
+    codes = {lang: i for i, lang in enumerate(languages)}
+    return (np.fromiter((where.get(c.doc_id, len(where)) for c in chunks), np.int32, len(chunks)),
+            np.fromiter((codes.get(c.lang, -1) for c in chunks), np.int16, len(chunks)))
 
 
 # -- JSON helpers --------------------------------------------------------------------------------
@@ -335,7 +339,7 @@ def save_index(index_dir: str | Path, index: KbIndex) -> KbIndex:
         _save_collection(folder, "", index.passages, lambda c: c.to_dict())
         _save_collection(folder, "mandate_", index.mandates, lambda m: m.to_dict())
         languages = sorted({c.lang for c in index.chunks if c.lang})
-        rows = replace(index, manifest={**index.manifest, "chunk_languages": languages}, row_arrays=None).row_fields()
+        rows = _row_fields(index.documents, index.chunks, languages)
         np.save(folder / ROW_DOCS, rows[0], allow_pickle=False)
         np.save(folder / ROW_LANGS, rows[1], allow_pickle=False)
         manifest = {**index.manifest, "format_version": FORMAT_VERSION, "documents": len(index.documents),
