@@ -40,7 +40,11 @@ def load_qrels(path: str | Path) -> list[dict[str, Any]]:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except FileNotFoundError:
         raise KbError(f"fichier de jugements introuvable : {path}") from None
-    except json.JSONDecodeError as exc:
+    except IsADirectoryError:
+        raise KbError(f"{path} est un dossier : donnez un fichier de jugements (.jsonl)") from None
+    except OSError as exc:
+        raise KbError(f"fichier de jugements illisible : {path} ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise KbError(f"{path} n'est pas au format JSON lines ({exc})") from None
     if not rows:
         raise KbError(f"{path} ne contient aucune requête")

@@ -95,12 +95,21 @@ def test_chunks_json_lines(capsys, corpus):
     (["build", "--corpus", "/nonexistent/corpus"], "dossier du corpus introuvable"),
     (["build", "--model", "word2vec"], "modèle inconnu"),
     (["build", "--model", "st:/nonexistent/model"], "introuvable"),
+    (["eval", "/"], "est un dossier"),
+    (["eval", "/nonexistent/qrels.jsonl"], "fichier de jugements introuvable"),
 ])
 def test_errors_are_one_sentence(capsys, corpus, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 1
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_judgments_file_that_is_not_text_is_one_sentence(capsys, corpus, tmp_path):
+    bad = tmp_path / "jugements.jsonl"
+    bad.write_bytes(b"\xff\xfe{ pas du texte }")
+    code, _, err = run(capsys, "eval", str(bad))
+    assert code == 1 and "n'est pas au format JSON lines" in err and len(err.strip().splitlines()) == 1
 
 
 def test_corrupt_index_is_one_sentence(capsys, corpus, tmp_path):
