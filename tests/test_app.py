@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -576,3 +577,36 @@ def test_a_build_started_from_the_app_has_its_own_model_and_a_lower_priority(tmp
     assert isinstance(seen["model"], HashEmbedder) and seen["model"] is not searching
     assert seen["nice"] == min(19, base + 3)
     assert job.finished.is_set() and "arrêt du test" in job.error
+
+
+def test_a_server_stop_during_an_app_build_keeps_the_vectors_computed(tmp_path, monkeypatch):
+    """At exit the running build is told to stop: it saves its embedding cache, and the next build resumes."""
+    import threading
+
+    from kb.build import BuildOptions, build_index
+    from webui import common
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DEMO_CORPUS, corpus)
+    index = tmp_path / "index"
+    monkeypatch.setattr(common, "BuildOptions", lambda full: BuildOptions(full=full, batch_size=1, save_every=1))
+    embedded = threading.Event()
+
+    class Slow(HashEmbedder):
+        def embed(self, texts, query=False):
+            embedded.set()
+            return super().embed(texts, query)
+
+    monkeypatch.setattr(common, "load_embedder", lambda spec: Slow())
+    job = common.BuildJob(full=False)
+    common._RUNNING.add(job)
+    t = threading.Thread(target=common._run, args=(job, str(corpus), str(index), "hash"))
+    t.start()
+    assert embedded.wait(60)
+    common._stop_builds()  # what the interpreter runs at exit
+    t.join()
+    assert "arrêtée avec le serveur" in job.error and job not in common._RUNNING
+    saved = list((index / "embeddings").rglob("*"))
+    assert saved, "the vectors computed before the stop were not saved"
+    again = build_index(corpus, index, HashEmbedder())
+    assert again.written and again.embedded < again.chunks + again.mandates

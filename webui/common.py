@@ -6,6 +6,7 @@ opens a page meanwhile. Leaving the page does not stop it.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -103,7 +104,7 @@ _STAGES = {"scan": (0.0, 0.05, "Lecture des fichiers"), "extract": (0.05, 0.45, 
            "embed": (0.45, 0.95, "Vectorisation"), "write": (0.95, 1.0, "Écriture de l’index")}
 
 
-@dataclass
+@dataclass(eq=False)
 class BuildJob:
     """One build running (or finished) in a background thread."""
 
@@ -114,14 +115,37 @@ class BuildJob:
     report: BuildReport | None = None
     error: str = ""
     finished: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def progress(self, stage: str, done: int, total: int) -> None:
+        if self.stop.is_set():  # the server is stopping: the build saves its vectors and ends
+            raise _ServerStopping()
         self.stage, self.done, self.total = stage, done, total
 
     def fraction(self) -> tuple[float, str]:
         lo, hi, label = _STAGES.get(self.stage, (0.0, 0.0, "Préparation"))
         frac = lo + (hi - lo) * (self.done / self.total if self.total else 1.0)
         return min(frac, 1.0), f"{label} : {self.done}/{self.total}" if self.total else f"{label}…"
+
+
+class _ServerStopping(Exception):
+    """Raised in a build's progress report when the server stops."""
+
+
+_RUNNING: set[BuildJob] = set()  # builds to stop cleanly if the server stops
+
+
+@atexit.register
+def _stop_builds() -> None:
+    """At exit (Ctrl-C or SIGTERM to the server), let each running build save the vectors it has computed.
+
+    Left running, a build was cut wherever it was (up to 63 texts embedded for nothing), and
+    torch aborts the process when it exits while a thread is inside the model.
+    """
+    for job in list(_RUNNING):
+        job.stop.set()
+    for job in list(_RUNNING):
+        job.finished.wait(60)
 
 
 class _Builds:
@@ -162,11 +186,14 @@ def _run(job: BuildJob, corpus: str, index: str, spec: str) -> None:
         # batch in progress (about 3 s a query, see the README's latency table).
         model = load_embedder(spec)
         job.report = build_index(corpus, index, model, BuildOptions(full=job.full), job.progress)
+    except _ServerStopping:
+        job.error = "La construction a été arrêtée avec le serveur ; les vecteurs déjà calculés servent à la prochaine."
     except Exception as exc:  # reported to the page, never silent
         if not isinstance(exc, KbError):
             log.exception("build failed")
         job.error = _failure(exc)
     finally:
+        _RUNNING.discard(job)
         job.finished.set()
 
 
@@ -178,6 +205,7 @@ def start_build(full: bool = False) -> BuildJob:
             return builds.job
         spec = build_embedder_spec(index_dir())  # the index's model unless KB_EMBEDDER asks otherwise
         job = BuildJob(full)
+        _RUNNING.add(job)
         threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), spec), name="kb-build",
                          daemon=True).start()
         builds.job = job
