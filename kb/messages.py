@@ -36,7 +36,11 @@ _REASONS: tuple[tuple[str, str], ...] = (
     (r"unexpected error while reading: (.+)", r"erreur inattendue à la lecture : \1"),
     (r"needs OCR: (.+)", r"reconnaissance de caractères (OCR) nécessaire : \1"),
     (r"OCR failed: (.+)", r"échec de la reconnaissance de caractères (OCR) : \1"),
+    (r"OCR timed out: Tesseract read no word in (\S+) s a page \((\d+) pages?\)",
+     r"reconnaissance de caractères (OCR) trop longue : aucun mot lu en \1 s par page (\2 page(s))"),
     (r"OCR timed out: (.+)", r"reconnaissance de caractères (OCR) trop longue : \1"),
+    (r"OCR found no text: Tesseract read no word on the (\d+) pages? scanned",
+     r"la reconnaissance de caractères (OCR) n’a lu aucun mot sur \1 page(s) numérisée(s) (image sans texte ?)"),
     (r"OCR found no text: (.+)", r"la reconnaissance de caractères (OCR) n’a lu aucun mot : \1"),
 )
 

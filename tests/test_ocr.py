@@ -16,6 +16,7 @@ from scans import (ScanSettings, images_to_pdf, mixed_pdf, scan_image, scanned_p
 
 from kb.errors import ExtractionError
 from kb.extract import extract_pdf
+from kb.messages import french_reason
 from kb.ocr import (OcrResult, OcrSettings, PageOcr, inspect_pages, ocr_available, ocr_pdf,
                     pages_needing_ocr)
 
@@ -171,17 +172,21 @@ def test_a_sideways_scan_is_turned_upright(tmp_path):
 def test_a_scan_with_no_text_raises(tmp_path):
     blank = make_pdf(tmp_path / "blank.pdf", [[Para(["."])]], page_numbers=False)
     scan = scanned_pdf(blank, tmp_path / "blank-scan.pdf", settings=ScanSettings(dpi=100))
-    with pytest.raises(ExtractionError, match="^OCR found no text"):
+    with pytest.raises(ExtractionError, match="^OCR found no text") as caught:
         ocr_pdf(scan, tmp_path / "out.pdf")
     assert not (tmp_path / "out.pdf").exists()
+    # people read it in French, all of it (the skip list of `kb build` and of the Index page)
+    assert french_reason(str(caught.value)) == ("la reconnaissance de caractères (OCR) n’a lu aucun mot "
+                                                "sur 1 page(s) numérisée(s) (image sans texte ?)")
 
 
 @needs_tesseract
 def test_a_page_tesseract_cannot_finish_in_time_raises(tmp_path):
     scan = scanned_pdf(FICHE, tmp_path / "scan.pdf", pages=[2], settings=ScanSettings(dpi=100))
-    with pytest.raises(ExtractionError, match="^OCR timed out"):
+    with pytest.raises(ExtractionError, match="^OCR timed out") as caught:
         ocr_pdf(scan, tmp_path / "out.pdf", settings=OcrSettings(timeout=0.01))
     assert not (tmp_path / "out.pdf").exists()
+    assert "Tesseract" not in french_reason(str(caught.value))
 
 
 def test_pages_are_checked_against_the_document(tmp_path):
