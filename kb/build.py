@@ -31,14 +31,14 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from . import __version__
 from .chunk import ChunkSettings
 from .corpus import corpus_pdfs
-from .dense import EXACT_MAX
+from .dense import EXACT_MAX, RECALL_QUERIES
 from .digest import file_sha256
 from .document import PIPELINE_VERSION, DocumentContent
 from .embed import Embedder, choose_second_spec, choose_spec
@@ -374,12 +374,26 @@ def _assemble(contents: list[DocumentContent], models: _Models, options: BuildOp
         return None if models.second is None else _stack(models.second_cache, h, models.second.dim)
 
     dim = models.embedder.dim
+    probes = probe_queries(chunk_texts, models.embedder) if len(chunks) > options.exact_max else None
     passages = Collection.build(chunks, chunk_texts, ch, _stack(models.cache, ch, dim), options.exact_max,
-                                second_vectors=second(ch))
+                                second_vectors=second(ch), probes=probes)
     mandate_rows = Collection.build(mandates, [mandate_lexical_text(m) for m in mandates], mh,
                                     _stack(models.cache, mh, dim), options.exact_max, dense=False,
                                     second_vectors=second(mh))
     return KbIndex(models.manifest(), tuple(d.document for d in contents), passages, mandate_rows), embedded
+
+
+def probe_queries(texts: Sequence[str], embedder: Embedder, count: int = RECALL_QUERIES, seed: int = 0) -> np.ndarray:
+    """Query-like vectors to calibrate an approximate index on: 2 to 5 consecutive words of random
+    passages, embedded as queries (as people type them: far from every stored row)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for row in rng.choice(len(texts), min(count, len(texts)), replace=False):
+        words = texts[int(row)].split()
+        size = int(rng.integers(2, 6))
+        start = int(rng.integers(0, max(1, len(words) - size + 1)))
+        out.append(" ".join(words[start:start + size]) or "document")
+    return embedder.embed(out, query=True)
 
 
 # -- the whole build ---------------------------------------------------------------------------------

@@ -96,13 +96,15 @@ class Collection:
 
     @classmethod
     def build(cls, records: Sequence[Any], texts: Sequence[str], hashes: Sequence[str], vectors: np.ndarray,
-              exact_max: int, dense: bool = True, second_vectors: np.ndarray | None = None) -> "Collection":
+              exact_max: int, dense: bool = True, second_vectors: np.ndarray | None = None,
+              probes: np.ndarray | None = None) -> "Collection":
         """Index ``records`` whose lexical ``texts`` and embedded ``vectors`` are row-aligned.
 
         ``dense=False`` keeps no FAISS index (a few hundred rows are scored by a plain product).
+        ``probes``: query vectors an approximate index is calibrated on (:func:`~kb.dense.build_dense`).
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        index, info = build_dense(vectors, exact_max) if dense else (None, None)
+        index, info = build_dense(vectors, exact_max, probes=probes) if dense else (None, None)
         lexical = build_lexical(texts) if len(records) else None
         return cls(tuple(records), tuple(hashes), vectors, index, lexical, info, second_vectors)
 

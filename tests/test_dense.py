@@ -65,3 +65,25 @@ def test_search_edge_cases(n, k, expected):
     index, _ = build_dense(unit_rows(n, 8, 4) if n else np.zeros((0, 8), np.float32))
     scores, ids = search_dense(index, unit_rows(1, 8, 5)[0], k)
     assert len(ids) == len(scores) == expected
+
+
+def test_nprobe_is_chosen_on_query_like_probes_when_the_build_gives_them():
+    """Queries far from every stored row need more lists than rows plus noise: the probes decide."""
+    vectors = clustered_rows(4000, 32, 2)
+    _, by_noise = build_dense(vectors, exact_max=1000)
+    probes = unit_rows(100, 32, 9)  # unlike any row, as a typed query is
+    index, by_probes = build_dense(vectors, exact_max=1000, probes=probes)
+    assert by_noise.probes == "rows+noise" and by_probes.probes == "model"
+    assert by_probes.nprobe >= by_noise.nprobe
+    assert by_probes.recall_at_10 == round(recall_at(index, vectors, probes), 4)
+
+
+def test_a_build_above_the_exact_limit_calibrates_on_the_models_own_queries(tmp_path):
+    from conftest import DEMO_CORPUS
+    from kb.build import BuildOptions, build_index
+    from kb.embed import HashEmbedder
+    from kb.store import load_index
+
+    build_index(DEMO_CORPUS, tmp_path / "index", HashEmbedder(), BuildOptions(exact_max=50))
+    info = load_index(tmp_path / "index").passages.dense_info
+    assert info.type == "ivf" and info.probes == "model" and info.recall_at_10 is not None
