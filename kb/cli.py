@@ -106,7 +106,7 @@ def _print_ocr(scanned) -> None:
             print(f"  OCR : {d['path']} — {len(d['pages'])} page(s) reconnue(s){conf}, langue {d.get('lang')}{low}")
         if d.get("unread_pages"):
             print(f"  OCR : {d['path']} — {len(d['unread_pages'])} page(s) numérisée(s) non lue(s) "
-                  "(OCR désactivée ou Tesseract absent : installez tesseract-ocr-fra)")
+                  "(OCR désactivée, Tesseract absent — installez tesseract-ocr-fra —, ou aucun mot reconnu)")
 
 
 def cmd_status(args: argparse.Namespace) -> int:

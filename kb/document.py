@@ -24,11 +24,12 @@ from .scanlayout import restyle_ocr_pages
 from .records import Chunk, Document, Mandate
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
-PIPELINE_VERSION = 9  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
+PIPELINE_VERSION = 10  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
 # 5: TeX accents recomposed, T1 codes and symbol fonts, tables of contents/indexes/bibliographies left out,
 # running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters;
 # 6: scanned pages OCR'd; 7: headings set on several lines joined; 8: what ends a mandate starts a section;
-# 9: OCR'd pages' sizes rescaled to the printed ones and bold read from the ink (headings, mandate titles)
+# 9: OCR'd pages' sizes rescaled to the printed ones and bold read from the ink (headings, mandate titles);
+# 10: a document whose scanned pages OCR cannot read keeps its text pages (was skipped whole)
 _MIN_CHARS_PER_PAGE = 10  # fewer on average, and no page of text (below): no text layer
 _MIN_CHARS_TEXT_PAGE = 200  # a page with this many characters is text, however many blank pages surround it
 _LANGUAGE_SAMPLE = 5000  # characters of prose, spread over the document, to tell its language
@@ -98,8 +99,9 @@ def read_document(path: Path, rel: str, sha: str, settings: ChunkSettings,
 def _text_of(path: Path, sha: str, ocr: OcrOptions | None) -> tuple[RawDocument, dict]:
     """The PDF's text, from an OCR'd copy when some of its pages are scans; and what OCR did.
 
-    Without OCR (turned off, or Tesseract missing), a document made only of scans
-    is skipped with the reason, and a mixed one is indexed from its text pages.
+    Without OCR (turned off, or Tesseract missing) or when OCR reads nothing on
+    them, a document made only of scans is skipped with the reason, and a mixed
+    one is indexed from its text pages.
     """
     raw = extract_pdf(path)
     pages = pages_needing_ocr(path) if ocr is not None else []
@@ -110,7 +112,14 @@ def _text_of(path: Path, sha: str, ocr: OcrOptions | None) -> tuple[RawDocument,
         if len(pages) == len(raw.pages):
             raise ExtractionError(f"no text layer: {missing}")
         return raw, {"unread_pages": tuple(pages)}
-    copy, result = cached_ocr(path, sha, pages, ocr)
+    try:
+        copy, result = cached_ocr(path, sha, pages, ocr)
+    except ExtractionError:
+        if len(pages) == len(raw.pages):
+            raise
+        # Tesseract read nothing on the scanned pages (a blank or a picture) or failed on them: the
+        # document's text pages are still indexed (a 53-page guide was skipped for one blank page).
+        return raw, {"unread_pages": tuple(pages)}
     conf = result.mean_confidence
     return restyle_ocr_pages(extract_pdf(copy), copy, result.pages_ocred), {"ocr_pages": tuple(result.pages_ocred),
                                "ocr_confidence": None if conf is None else round(conf, 1),

@@ -110,3 +110,25 @@ def test_cores_left_free_by_the_workers_ocr_pages_in_parallel():
     assert ReadLimits(workers=2).ocr_jobs(1) == 2  # one scanned document on two cores: two pages at a time
     assert ReadLimits(workers=2).ocr_jobs(2) == 1  # two documents: one Tesseract each, never more than cores
     assert ReadLimits(workers=4).ocr_jobs(3) == 1 and ReadLimits(workers=8).ocr_jobs(3) == 2
+
+
+@needs_tesseract
+def test_a_blank_scanned_page_does_not_cost_the_documents_text_pages(tmp_path):
+    """OCR reads no word on the one scanned page (a blank): the text pages are indexed, the page reported."""
+    import pypdfium2 as pdfium
+    from pdfs import Para, make_pdf
+
+    blank = scanned_pdf(make_pdf(tmp_path / "blank.pdf", [[Para(["."])]], page_numbers=False),
+                        tmp_path / "blank-scan.pdf", settings=ScanSettings(dpi=100))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text, scan, out = pdfium.PdfDocument(str(CHANTIERS)), pdfium.PdfDocument(str(blank)), pdfium.PdfDocument.new()
+    out.import_pages(text, [0])
+    out.import_pages(scan, [0])
+    out.import_pages(text, [1])
+    out.save(str(corpus / "rapport.pdf"))
+    for pdf in (text, scan, out):
+        pdf.close()
+    report = build_index(corpus, tmp_path / "index", HashEmbedder(), BuildOptions())
+    assert not report.skipped and report.chunks > 0
+    assert {d["path"]: d for d in report.ocr}["rapport.pdf"]["unread_pages"] == [2]
