@@ -113,8 +113,8 @@ class PassageSearcher:
         fused = dict(candidates.fused)
         if self.settings.phrase_bonus and opts.mode != "dense":
             top = max(fused.values(), default=0.0)
-            # Only rows sharing a term can hold the phrase: the lexical candidates, not the dense-only ones
-            # (folding each candidate's text was most of a first-seen query's CPU).
+            # Checked on the lexical candidates only: a dense-only row shares no query term, or ranks below
+            # the lexical top 100 that do (folding every candidate's text was most of a first-seen query's CPU).
             for row in self._phrase_rows(query, [r for r in fused if r in candidates.lexical]):
                 fused[row] += top  # verbatim phrase matches first, in fused order
         ranking = [(r, fused[r]) for r in sorted(fused, key=lambda d: (-fused[d], str(d)))]
