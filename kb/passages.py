@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analyzer import fold_words, terms_with_spans
+from .analyzer import analyze, fold_words, terms_with_spans
 from .query import Query
 from .records import Hit
 from .retrieve import FusionSettings, HybridRetriever, Reranker
@@ -64,7 +64,6 @@ class PassageSearcher:
         # Like the phrases and terms, per candidate row, never a pass over every chunk (1M chunks).
         self._continuing: dict[int, bool] = {}
         self._phrases: dict[int, str] = {}
-        self._spans: dict[int, tuple[tuple[str, int, int], ...]] = {}  # each seen row's analysed words
         self._terms: dict[int, frozenset[str]] = {}
 
     def _continues(self, row: int) -> bool:
@@ -123,17 +122,10 @@ class PassageSearcher:
         return ranking
 
     # -- presentation ----------------------------------------------------------------------------
-    def _chunk_spans(self, row: int) -> tuple[tuple[str, int, int], ...]:
-        """The row's words as (term, start, end), analysed once for its snippet, highlights and diversity."""
-        cached = self._spans.get(row)
-        if cached is None:
-            cached = self._spans[row] = tuple(terms_with_spans(self.index.chunks[row].text))
-        return cached
-
     def _chunk_terms(self, row: int) -> frozenset[str]:
         cached = self._terms.get(row)
         if cached is None:
-            cached = self._terms[row] = frozenset(t for t, _, _ in self._chunk_spans(row))
+            cached = self._terms[row] = frozenset(analyze(self.index.chunks[row].text))
         return cached
 
     def _redundant(self, row: int, chosen: list[int]) -> bool:
@@ -169,7 +161,7 @@ class PassageSearcher:
         hits = []
         for rank, row in enumerate(self._diverse([r for r, _ in ranking], max(opts.k, 0)), start=1):
             chunk = self.index.chunks[row]
-            spans = self._chunk_spans(row)
+            spans = terms_with_spans(chunk.text)  # analysed once for the snippet and the highlights
             snippet = make_snippet(chunk.text, terms, spans=spans)
             hits.append(Hit(rank, scores[row], chunk, snippet, tuple(highlight_spans(chunk.text, terms, words, spans)),
                             tuple(highlight_spans(snippet, terms, words))))

@@ -20,7 +20,9 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -104,7 +106,8 @@ class _Worker:
     def __init__(self, ctx, limits: ReadLimits, settings: ChunkSettings, ocr: OcrOptions | None) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child, limits.memory_mb, settings, ocr), daemon=True)
-        self.process.start()
+        with _without_main_script():
+            self.process.start()
         child.close()
         self.job: Job | None = None
         self.started = 0.0
@@ -132,6 +135,28 @@ def _context():
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["kb._forkserver"])
     return ctx
+
+
+@contextmanager
+def _without_main_script() -> Iterator[None]:
+    """Start processes without this process's main script.
+
+    Like spawn, forkserver makes each new process import the starting process's
+    main script: under Streamlit that is the app's page (Streamlit puts it in
+    ``sys.modules["__main__"]`` while it runs), which then ran again without a
+    server in every reader and printed a burst of English warnings in the
+    terminal at every build. The readers need only kb's modules.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _death_reason(worker: _Worker, limits: ReadLimits) -> ExtractionError:

