@@ -372,3 +372,16 @@ def test_a_model_returning_the_wrong_number_of_vectors_stops_the_build_clearly(t
 
     with pytest.raises(KbError, match="vecteurs"):
         build_index(tmp_path / "corpus", tmp_path / "index", Short(), BuildOptions(batch_size=2))
+
+
+def test_a_full_rebuild_reports_its_changes_against_the_live_index(tmp_path):
+    """« Tout reconstruire » re-reads every file but does not call them all « ajoutés »."""
+    corpus = tmp_path / "corpus"
+    for t in ("gouvernance", "participation"):
+        small_pdf(corpus / f"{t}.pdf", t)
+    build_index(corpus, tmp_path / "index", HashEmbedder())
+    (corpus / "participation.pdf").unlink()
+    small_pdf(corpus / "culture.pdf", "culture")
+    report = build_index(corpus, tmp_path / "index", HashEmbedder(), BuildOptions(full=True))
+    assert report.added == ("culture.pdf",) and report.removed == ("participation.pdf",)
+    assert report.unchanged == 1 and not report.updated
