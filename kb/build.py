@@ -474,14 +474,12 @@ def _summary(contents: list[DocumentContent], skipped: list[Skipped], entries: d
              plan: BuildPlan, embedder: Embedder, notes: list[str]) -> dict[str, Any]:
     """The fields of the build report that do not depend on writing."""
     added, updated, unchanged = _changes(entries, prev_files)
-    now = {rel for rel, e in entries.items() if e.get("status") == "indexed"}
-    removed = sorted(rel for rel, f in prev_files.items() if f.get("status") == "indexed" and rel not in now)
     dropped: dict[str, int] = {}
     for d in contents:
         for kind, n in d.dropped.items():
             dropped[kind] = dropped.get(kind, 0) + n
     return dict(documents=len(contents), chunks=sum(len(d.chunks) for d in contents), added=tuple(added),
-                updated=tuple(updated), removed=tuple(removed), unchanged=unchanged, skipped=tuple(skipped),
+                updated=tuple(updated), removed=plan.removed, unchanged=unchanged, skipped=tuple(skipped),
                 model=embedder.model_id, notes=tuple(notes), mandates=sum(len(d.mandates) for d in contents),
                 dropped=dropped, ocr=_scanned(contents))
 
@@ -582,7 +580,7 @@ def build_index(corpus_dir: str | Path, index_dir: str | Path, embedder: Embedde
         # A full rebuild reads everything again, but reports its changes against the live index.
         shown_files = prev_files or (_live_files(index_dir) if options.full else {})
         files, unreadable = _scan(corpus, prev_files, tick)
-        plan = plan_build({rel: f["sha256"] for rel, f in files.items()}, prev_files, same_pipeline)
+        plan = plan_build({rel: f["sha256"] for rel, f in files.items()}, shown_files, same_pipeline)
         ocr = OcrOptions(options.ocr, ocr_cache_dir(index_dir), options.ocr_settings)
         contents, skipped = _read(corpus, plan, prev if same_pipeline else None, options, ocr, tick)
         skipped = sorted([*unreadable, *plan.duplicates, *skipped], key=lambda s: s.path)

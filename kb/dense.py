@@ -118,6 +118,7 @@ def build_dense(vectors: np.ndarray, exact_max: int = EXACT_MAX, seed: int = 0, 
     n, dim = vectors.shape
     if n <= exact_max:
         return ExactIndex(vectors), DenseInfo("flat", n, dim)
+    probes = probes if probes is not None and len(probes) else None
     start = time.perf_counter()
     nlist = _nlist(n)
     ivf = _train_ivf(vectors, nlist, seed)
@@ -127,7 +128,7 @@ def build_dense(vectors: np.ndarray, exact_max: int = EXACT_MAX, seed: int = 0, 
     index = IvfIndex(ivf, vectors, nprobe)
     return index, DenseInfo("ivf", n, dim, nlist=nlist, nprobe=nprobe, recall_at_10=round(recall, 4),
                             build_s=round(time.perf_counter() - start, 1),
-                            probes="rows+noise" if probes is None or not len(probes) else "model")
+                            probes="rows+noise" if probes is None else "model")
 
 
 def _nlist(n: int) -> int:
@@ -168,8 +169,7 @@ def recall_at(index, vectors: np.ndarray, queries: np.ndarray, k: int = 10, trut
 def choose_nprobe(ivf, vectors: np.ndarray, seed: int = 0, probes: np.ndarray | None = None) -> tuple[int, float]:
     """The smallest ``nprobe`` of ``NPROBES`` reaching ``TARGET_RECALL`` (else the largest), and its recall,
     on ``probes`` (query vectors) or, without, on rows plus noise."""
-    use = probes is not None and len(probes)
-    queries = np.asarray(probes, dtype=np.float32) if use else held_out_queries(vectors, RECALL_QUERIES, seed)
+    queries = held_out_queries(vectors, RECALL_QUERIES, seed) if probes is None else np.asarray(probes, np.float32)
     truth = _exact_batch(vectors, queries, 10)
     recall = 0.0
     for nprobe in (min(p, ivf.nlist) for p in NPROBES):  # a small index has fewer lists than the floor

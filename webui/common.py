@@ -212,9 +212,12 @@ def start_build(full: bool = False) -> BuildJob:
             return builds.job
         spec = build_embedder_spec(index_dir())  # the index's model unless KB_EMBEDDER asks otherwise
         job = BuildJob(full)
-        thread = threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), spec), name="kb-build")
-        thread.start()  # not a daemon: at exit it is told to stop (_stop_builds), then joined
-        _RUNNING.add(job)
+        _RUNNING.add(job)  # before it runs, so that it is never left out (the thread removes it when done)
+        try:  # not a daemon: at exit it is told to stop (_stop_builds), then joined
+            threading.Thread(target=_run, args=(job, corpus_dir(), index_dir(), spec), name="kb-build").start()
+        except BaseException:
+            _RUNNING.discard(job)
+            raise
         builds.job = job
         return job
 
