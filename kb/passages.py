@@ -11,10 +11,11 @@ Public entry points: :class:`PassageSearcher`, :class:`SearchOptions`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
-from .analyzer import analyze, fold_words, terms_with_spans
+from .analyzer import fold, phrase_finder, terms_with_spans
 from .query import Query
 from .records import Hit
 from .retrieve import FusionSettings, HybridRetriever, Reranker
@@ -61,9 +62,10 @@ class PassageSearcher:
         self.settings = settings or PassageSettings()
         self.reranker = reranker
         self._rows: tuple[np.ndarray, np.ndarray] | None = None  # each chunk's document and language
-        # Like the phrases and terms, per candidate row, never a pass over every chunk (1M chunks).
+        # Like the folded texts and terms, per candidate row, never a pass over every chunk (1M chunks),
+        # and bounded: a long-running server sees more and more rows.
         self._continuing: dict[int, bool] = {}
-        self._phrases: dict[int, str] = {}
+        self._folded: dict[int, str] = {}
         self._terms: dict[int, frozenset[str]] = {}
 
     def _continues(self, row: int) -> bool:
@@ -72,6 +74,7 @@ class PassageSearcher:
             return False
         cached = self._continuing.get(row)
         if cached is None:
+            _bound(self._continuing)
             c, before = self.index.chunks[row], self.index.chunks[row - 1]
             cached = self._continuing[row] = (before.doc_id == c.doc_id and len(c.text) > 80
                                               and c.text[:80] in before.text)
@@ -96,14 +99,15 @@ class PassageSearcher:
         """The candidate rows holding the query's words verbatim (folded), in order."""
         if len(query.phrase.split()) < 2:
             return set()
-        needle = f" {query.phrase} "
-        return {r for r in rows if needle in self._phrase(r)}
+        found = phrase_finder(query.phrase)  # searched in each folded text: no splitting into words
+        return {r for r in rows if found(self._folded_text(r))}
 
-    def _phrase(self, row: int) -> str:
+    def _folded_text(self, row: int) -> str:
         # Folded per candidate, once: never a pass over every chunk (a first query at 1M chunks).
-        cached = self._phrases.get(row)
+        cached = self._folded.get(row)
         if cached is None:
-            cached = self._phrases[row] = f" {fold_words(self.index.chunks[row].text)} "
+            _bound(self._folded)
+            cached = self._folded[row] = fold(self.index.chunks[row].text)
         return cached
 
     def rank(self, query: Query, opts: SearchOptions) -> list[tuple[int, float]]:
@@ -122,28 +126,29 @@ class PassageSearcher:
         return ranking
 
     # -- presentation ----------------------------------------------------------------------------
-    def _chunk_terms(self, row: int) -> frozenset[str]:
+    def _chunk_terms(self, row: int, spans: _Spans) -> frozenset[str]:
         cached = self._terms.get(row)
         if cached is None:
-            cached = self._terms[row] = frozenset(analyze(self.index.chunks[row].text))
+            _bound(self._terms)
+            cached = self._terms[row] = frozenset(t for t, _, _ in spans(row))
         return cached
 
-    def _redundant(self, row: int, chosen: list[int]) -> bool:
+    def _redundant(self, row: int, chosen: list[int], spans: _Spans) -> bool:
         """An overlapping window of a passage already shown, or a near-duplicate of one."""
         nxt = row + 1 in chosen and self._continues(row + 1)
         if (row - 1 in chosen and self._continues(row)) or nxt:
             return True
-        doc, terms = self.index.chunks[row].doc_id, self._chunk_terms(row)
+        doc, terms = self.index.chunks[row].doc_id, self._chunk_terms(row, spans)
         return any(self.index.chunks[o].doc_id == doc
-                   and _overlap(terms, self._chunk_terms(o)) >= self.settings.near_duplicate for o in chosen)
+                   and _overlap(terms, self._chunk_terms(o, spans)) >= self.settings.near_duplicate for o in chosen)
 
-    def _diverse(self, order: list[int], k: int) -> list[int]:
+    def _diverse(self, order: list[int], k: int, spans: _Spans) -> list[int]:
         chosen: list[int] = []
         per_page: dict[tuple[str, int], int] = {}
         for row in order:
             c = self.index.chunks[row]
             key = (c.doc_id, c.page)
-            if per_page.get(key, 0) >= self.settings.max_per_page or self._redundant(row, chosen):
+            if per_page.get(key, 0) >= self.settings.max_per_page or self._redundant(row, chosen, spans):
                 continue
             chosen.append(row)
             per_page[key] = per_page.get(key, 0) + 1
@@ -158,14 +163,32 @@ class PassageSearcher:
         scores = dict(ranking)
         terms = set(query.terms)
         words = set(query.phrase.split()) if query.foreign else ()  # another language: whole words only
+        analysed: dict[int, list[tuple[str, int, int]]] = {}
+
+        def spans(row: int) -> list[tuple[str, int, int]]:
+            """A row's terms and spans, analysed once for this query (diversity, snippet, highlights)."""
+            if row not in analysed:
+                analysed[row] = terms_with_spans(self.index.chunks[row].text)
+            return analysed[row]
+
         hits = []
-        for rank, row in enumerate(self._diverse([r for r, _ in ranking], max(opts.k, 0)), start=1):
+        for rank, row in enumerate(self._diverse([r for r, _ in ranking], max(opts.k, 0), spans), start=1):
             chunk = self.index.chunks[row]
-            spans = terms_with_spans(chunk.text)  # analysed once for the snippet and the highlights
-            snippet = make_snippet(chunk.text, terms, spans=spans)
-            hits.append(Hit(rank, scores[row], chunk, snippet, tuple(highlight_spans(chunk.text, terms, words, spans)),
+            snippet = make_snippet(chunk.text, terms, spans=spans(row))
+            hits.append(Hit(rank, scores[row], chunk, snippet,
+                            tuple(highlight_spans(chunk.text, terms, words, spans(row))),
                             tuple(highlight_spans(snippet, terms, words))))
         return tuple(hits)
+
+
+_Spans = Callable[[int], Sequence[tuple[str, int, int]]]
+_CACHE_ROWS = 50_000  # per-row caches are emptied past this many rows (a few tens of MB)
+
+
+def _bound(cache: dict) -> None:
+    """Empty ``cache`` when it is full (before adding a row): memory stays bounded on a server."""
+    if len(cache) >= _CACHE_ROWS:
+        cache.clear()
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:

@@ -246,3 +246,18 @@ def test_a_serving_process_runs_numpys_blas_on_the_query_threads(demo_hash_index
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     mine = [i for i in blas if os.path.abspath(i["filepath"]).startswith(os.path.join(numpy_dir, "numpy"))]
     assert mine and all(i["num_threads"] == query_threads() for i in mine)
+
+
+def test_the_per_row_caches_stay_bounded_and_answers_do_not_change(demo_hash_index, monkeypatch):
+    """A long-running server sees ever more rows: its caches are emptied when full, with the same results."""
+    import kb.passages
+
+    queries = ["gouvernance partagée", "développement des communautés", "briser les silos",
+               "politique culturelle municipale", "participation citoyenne"]
+    before = [KnowledgeBase(load_index(demo_hash_index), HashEmbedder()).search(q).hits for q in queries]
+    monkeypatch.setattr(kb.passages, "_CACHE_ROWS", 8)
+    small = KnowledgeBase(load_index(demo_hash_index), HashEmbedder())
+    after = [small.search(q).hits for q in queries]
+    caches = small.passages._folded, small.passages._terms, small.passages._continuing
+    assert all(0 < len(c) <= 8 for c in caches)
+    assert after == before

@@ -137,9 +137,33 @@ def test_fold_equals_its_definition_on_any_text(text):
 
     from kb.analyzer import _SPECIAL, fold
 
-    reference = unicodedata.normalize("NFKD", text.translate(_SPECIAL).lower())
+    reference = unicodedata.normalize("NFKD", text.lower().translate(_SPECIAL))
     assert fold(text) == "".join(c for c in reference if not unicodedata.combining(c))
     assert fold("L’Évaluation des œuvres, naïve…") == "l'evaluation des oeuvres, naive..."
+    assert fold("STRAẞE Straße") == "strasse strasse"  # the capital sharp s is lower-cased before it is spelled out
+
+
+_WORDISH = st.text(alphabet=st.sampled_from("aàbeé _'’-.\nœŒ1"), max_size=30)
+
+
+@given(_WORDISH, _WORDISH)
+@settings(max_examples=500, deadline=None)
+def test_the_phrase_finder_agrees_with_matching_joined_words(text, phrase):
+    """Searching a folded text for a phrase finds it exactly when its words, joined, hold the phrase's."""
+    from kb.analyzer import fold_words, phrase_finder
+
+    words = fold_words(phrase)
+    if len(words.split()) >= 1:
+        assert phrase_finder(words)(fold(text)) == (f" {words} " in f" {fold_words(text)} ")
+
+
+def test_the_phrase_finder_keeps_looking_after_a_false_start():
+    from kb.analyzer import phrase_finder
+
+    assert phrase_finder("a a")(fold("ba a a"))  # the first « a a » starts inside « ba »; the second counts
+    assert not phrase_finder("a a")(fold("xa a"))
+    assert phrase_finder("l evaluation des oeuvres")(fold("« L’Évaluation des Œuvres »"))
+    assert not phrase_finder("gouvernance partagee")(fold("gouvernance partagées"))
 
 
 def test_a_passage_found_by_meaning_only_shows_a_sentence_not_its_title():
