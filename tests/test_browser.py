@@ -352,10 +352,13 @@ def upload_steps(s: Session, tmp: Path) -> None:
     page.get_by_text("coupe.pdf").first.wait_for(timeout=30_000)
     s.check_french("files chosen")
     page.get_by_role("button", name="Ajouter et mettre à jour l’index").click()
-    deadline = time.time() + 90
+    deadline, missing = time.time() + 90, 0
     while time.time() < deadline and page.get_by_text("Index mis à jour").count() == 0:
         s.check_french("upload and rebuild running")
+        # The build's progress is drawn in the upload section: the next section keeps its heading.
+        missing += page.get_by_role("heading", name="Retirer un document").count() == 0
         page.wait_for_timeout(250)
+    assert not missing, f"the next section's heading was gone {missing} times while the build ran"
     wait_text(s, "Index mis à jour", timeout=5_000)
     wait_idle(s)
     body = s.text()

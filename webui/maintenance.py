@@ -60,8 +60,10 @@ def rebuild_section() -> None:
     st.write("Ne relit que les fichiers nouveaux ou modifiés ; les recherches en cours continuent sur l’index "
              "actuel jusqu’à ce que le nouveau soit prêt.")
     full = st.checkbox("Tout reconstruire (relire et revectoriser tous les fichiers)", key="full")
-    if st.button("Reconstruire", type="primary", key="rebuild"):
-        run_build(full)
+    clicked = st.button("Reconstruire", type="primary", key="rebuild")
+    with st.container():  # always drawn: a build's progress never takes the place of the next section's heading
+        if clicked:
+            run_build(full)
 
 
 def _say(a: Added) -> None:
@@ -86,8 +88,12 @@ def upload_section() -> None:
         uploads = st.file_uploader("PDF à ajouter", type=["pdf"], accept_multiple_files=True, key="uploads")
         replace = st.checkbox("Remplacer les fichiers existants du même nom", key="replace")
         submitted = st.form_submit_button("Ajouter et mettre à jour l’index", type="primary")
-    if not submitted:
-        return
+    with st.container():  # see rebuild_section
+        if submitted:
+            _add_and_build(uploads, replace)
+
+
+def _add_and_build(uploads: list, replace: bool) -> None:
     if not uploads:
         st.warning("Choisissez d’abord un ou plusieurs PDF.")
         return
@@ -105,15 +111,21 @@ def retire_section() -> None:
     pdfs = corpus_pdfs(corpus_dir())
     choice = st.selectbox("Document", ["", *pdfs], key="retire_choice", filter_mode=None,
                           format_func=lambda p: p or "Choisissez un document")
-    if st.button("Retirer ce document", disabled=not choice, key="retire"):
-        try:
-            moved = retire_pdf(corpus_dir(), choice)
-        except KbError:
-            st.error(f"« {fr.md_label(choice)} » n’est plus dans le corpus.")
-            return
-        st.success(f"« {fr.md_label(choice)} » a été déplacé vers « {fr.md_label(moved)} » dans le dossier du "
-                   f"corpus ({fr.md_label(str(corpus_dir()))}). Pour le réindexer, remettez-le à sa place.")
-        run_build()
+    clicked = st.button("Retirer ce document", disabled=not choice, key="retire")
+    with st.container():  # see rebuild_section
+        if clicked:
+            _retire_and_build(choice)
+
+
+def _retire_and_build(choice: str) -> None:
+    try:
+        moved = retire_pdf(corpus_dir(), choice)
+    except KbError:
+        st.error(f"« {fr.md_label(choice)} » n’est plus dans le corpus.")
+        return
+    st.success(f"« {fr.md_label(choice)} » a été déplacé vers « {fr.md_label(moved)} » dans le dossier du "
+               f"corpus ({fr.md_label(str(corpus_dir()))}). Pour le réindexer, remettez-le à sa place.")
+    run_build()
 
 
 def _weights(alpha: float, foreign: float) -> str:
