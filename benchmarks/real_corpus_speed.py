@@ -2,6 +2,7 @@
 
     bash scripts/fetch_real_corpus.sh          # ~108 Debian documentation PDFs
     python benchmarks/real_corpus_speed.py [--corpus DIR] [--limit N] [--busy 4] [--repeat 2]
+    python benchmarks/real_corpus_speed.py --queries-only INDEX [--busy 4]   # kb's queries on an index built before
 
 - **kb**: ``build_index`` with the bundled e5 model; the time of each stage
   (scan, extract with OCR, embed, write) taken from its progress callback;
@@ -134,6 +135,31 @@ def run_baseline(files: list[Path], embedder, words: int = 200, batch: int = 32)
             "tokens": tokens(embedder._model, chunks), "load_avg": load(), "search": search}
 
 
+def queries_only(index_dir: Path, busy: int, repeat: int) -> int:
+    """kb's query latency on an existing index, idle then with ``busy`` CPU-bound processes beside it."""
+    queries = [q for q in QUERIES.read_text(encoding="utf-8").splitlines() if q.strip() and not q.startswith("#")]
+    embedder = load_embedder("e5")
+    kb = KnowledgeBase(load_index(index_dir), embedder)
+    kb.warm_up()
+
+    def search(q: str) -> None:
+        kb.clear_query_cache()
+        kb.search(q)
+
+    print(f"{len(kb.index.chunks)} chunks; {os.cpu_count()} cores; load average {load()} at start", flush=True)
+    idle = timed_queries(search, queries, repeat)
+    workers = busy_processes(busy)
+    try:
+        time.sleep(3)
+        loaded = timed_queries(search, queries, repeat)
+    finally:
+        for w in workers:
+            w.kill()
+    print(f"kb query p50 / p95 ms: idle {idle[0]:.1f} / {idle[1]:.1f}; {busy} busy {loaded[0]:.1f} / {loaded[1]:.1f} "
+          f"(load average {load()} at the end)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -141,7 +167,11 @@ def main() -> int:
     ap.add_argument("--busy", type=int, default=4, help="CPU-bound processes for the loaded run")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--queries-only", type=Path, default=None, metavar="INDEX",
+                    help="skip the builds: time kb's queries on an index this script (or kb build) made")
     args = ap.parse_args()
+    if args.queries_only:
+        return queries_only(args.queries_only, args.busy, args.repeat)
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}: run scripts/fetch_real_corpus.sh first", file=sys.stderr)
         return 2
