@@ -61,7 +61,11 @@ def _fold_run(run: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower-case, without accents, ligatures spelled out, apostrophes plain."""
+    """Lower-case, without accents, ligatures spelled out, apostrophes plain.
+
+    Then compatibility-decomposed: a few characters decompose to capitals or to
+    other non-ASCII letters (« ᴬ » → « A », « Ǣ » → « æ »), for queries and texts alike.
+    """
     text = text.lower()
     # Only the (few, repeated) non-ASCII runs are mapped and decomposed: a long passage is not walked
     # character by character in Python (3.5× faster on real passages than translating the whole text).

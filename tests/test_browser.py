@@ -43,9 +43,10 @@ ENGLISH = ["Press Enter", "Press Ctrl", "submit form", "to apply", "Choose optio
            "Close", "Open", "Expand sidebar", "Collapse sidebar", "Sidebar", "App pages", "Main menu",
            "Copy to clipboard", "Connecting", "Please wait", "Error", "Traceback", "Loading", "relevance",
            "duplicate of", "truncated PDF", "not a PDF", "encrypted", "empty file", "corrupt", "added", "skipped",
-           "Index written", "Made with Streamlit", "Selected values"]
+           "Index written", "Made with Streamlit", "Selected values", "not responding", "still running",
+           "yourscript"]
 ENGLISH_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b"
-                        r"|\b\d+(\.\d+)?\s?(B|KB|MB|GB)\b|pertinence \d+\.\d")
+                        r"|\b\d+(\.\d+)?\s?(B|KB|MB|GB)\b|pertinence \d+\.\d|— (start|end)\b")
 
 READABLE_JS = """() => {
   const skip = '[aria-hidden="true"], script, style, noscript, [data-kb-document]';
@@ -352,12 +353,14 @@ def upload_steps(s: Session, tmp: Path) -> None:
     page.get_by_text("coupe.pdf").first.wait_for(timeout=30_000)
     s.check_french("files chosen")
     page.get_by_role("button", name="Ajouter et mettre à jour l’index").click()
-    deadline, missing = time.time() + 90, 0
+    deadline, missing, running = time.time() + 90, 0, 0
     while time.time() < deadline and page.get_by_text("Index mis à jour").count() == 0:
         s.check_french("upload and rebuild running")
         # The build's progress is drawn in the upload section: the next section keeps its heading.
+        running += page.locator("[data-testid=stProgress]").count() > 0
         missing += page.get_by_role("heading", name="Retirer un document").count() == 0
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(100)
+    assert running, "the build was never seen running: the layout was not checked"
     assert not missing, f"the next section's heading was gone {missing} times while the build ran"
     wait_text(s, "Index mis à jour", timeout=5_000)
     wait_idle(s)
@@ -369,6 +372,31 @@ def upload_steps(s: Session, tmp: Path) -> None:
     s.check_french("after upload")
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(s, "index.png")
+
+
+def rebuild_while_clicking_steps(s: Session) -> None:
+    """A full rebuild, and a click elsewhere on the page while it runs (a new run of the page):
+    one progress bar, every heading in place, the report at the end."""
+    page = s.page
+    full = page.get_by_text("Tout reconstruire (relire et revectoriser tous les fichiers)")
+    full.click()
+    wait_idle(s)
+    page.get_by_role("button", name="Reconstruire").click()
+    page.locator("[data-testid=stProgress]").first.wait_for(timeout=30_000)
+    full.click()  # unticked while the build runs: the page runs again and follows the same build
+    deadline, bars, missing = time.time() + 120, [], 0
+    while time.time() < deadline and page.get_by_text("Index mis à jour").count() == 0:
+        s.check_french("full rebuild, page run again")
+        bars.append(page.locator("[data-testid=stProgress]").count())
+        missing += sum(page.get_by_role("heading", name=h).count() == 0
+                       for h in ("Reconstruire", "Ajouter des PDF", "Retirer un document"))
+        page.wait_for_timeout(100)
+    wait_text(s, "Index mis à jour", timeout=5_000)
+    assert any(bars), "the build was never seen running"
+    assert max(bars) == 1, f"progress bars seen at once: {max(bars)} (a frozen one from the earlier run)"
+    assert not missing, f"a section's heading was gone {missing} times while the build ran"
+    wait_idle(s)
+    assert page.locator("[data-testid=stMetricValue]").first.inner_text() == "6"
 
 
 def inert_document_steps(s: Session) -> None:
@@ -394,6 +422,7 @@ def test_a_french_session_end_to_end(team_server, browser):
         login_steps(s)
         feedback_steps(s)
         upload_steps(s, work)
+        rebuild_while_clicking_steps(s)
         inert_document_steps(s)
         s.page.get_by_role("link", name="Index").click()
         s.page.get_by_role("button", name="Se déconnecter").click()
@@ -431,3 +460,25 @@ def test_a_server_open_to_the_network_without_a_secret_is_read_only(shared_serve
         s.close()
     assert not (work / "index").exists()
     assert not s.english and not s.foreign_requests(), (s.english, s.foreign_requests())
+
+
+def test_a_server_that_stopped_is_said_so_in_french(browser, tmp_path):
+    """The dialog a tab shows when its server is gone says what to do, in French."""
+    (tmp_path / "corpus").mkdir()
+    make_pdf(tmp_path / "corpus" / "note.pdf", [[Heading("Note"), prose("gouvernance", 6)]], title="Note")
+    env = {"KB_INDEX": str(tmp_path / "index"), "KB_CORPUS": str(tmp_path / "corpus"), "KB_EMBEDDER": "hash",
+           "KB_ADMIN_PASSWORD_HASH": None, "KB_READ_PASSWORD_HASH": None}
+    proc, url = start_server(env, "127.0.0.1", "streamlit-stopped.log")
+    s = Session(browser, url)
+    try:
+        s.page.goto(url)
+        s.page.get_by_role("link", name="Guide").click()
+        wait_text(s, "Guide d’utilisation")
+        stop(proc)
+        wait_text(s, "Le serveur de la base ne répond pas", timeout=90_000)
+        s.check_french("server stopped")
+        s.page.screenshot(path=str(ARTIFACTS / "connexion-perdue.png"))
+    finally:
+        stop(proc)
+        s.close()
+    assert not s.english, "English in the interface:\n" + "\n".join(sorted(s.english))

@@ -67,6 +67,11 @@
     "Markdown content": "Texte",
     "Connecting": "Connexion…",
     "Connection error": "Connexion perdue",
+    "Streamlit server is not responding. Are you connected to the internet?":
+      "Le serveur de la base ne répond pas : il est peut-être arrêté. Relancez-le (bash scripts/app.sh), puis rechargez la page.",
+    "Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in your terminal:":
+      "Le serveur de la base ne répond pas : il est peut-être arrêté. Relancez-le dans un terminal, puis rechargez la page :",
+    "streamlit run yourscript.py": "bash scripts/app.sh",
     "Please wait...": "Veuillez patienter…",
     "Script execution error": "Erreur d’exécution",
     "File change.": "Fichier modifié.",
@@ -86,6 +91,8 @@
     [/^(.*) files are not allowed\.$/, (m, t) => `Type de fichier refusé${t ? " : " + t : ""}.`],
     [/^This type of files are not allowed\.$/, () => "Type de fichier refusé."],
     [/^Showing page (\d+) of (\d+)$/, (m, a, b) => `Page ${a} sur ${b}`],
+    [/^(.+) — start$/, (m, f) => `${f} — début`],
+    [/^(.+) — end$/, (m, f) => `${f} — fin`],
   ];
   const ATTRS = ["aria-label", "title", "placeholder", "alt"];
 

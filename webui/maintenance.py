@@ -60,9 +60,9 @@ def rebuild_section() -> None:
     st.write("Ne relit que les fichiers nouveaux ou modifiés ; les recherches en cours continuent sur l’index "
              "actuel jusqu’à ce que le nouveau soit prêt.")
     full = st.checkbox("Tout reconstruire (relire et revectoriser tous les fichiers)", key="full")
-    clicked = st.button("Reconstruire", type="primary", key="rebuild")
-    with st.container():  # always drawn: a build's progress never takes the place of the next section's heading
-        if clicked:
+    clicked, slot = st.button("Reconstruire", type="primary", key="rebuild"), st.empty()
+    if clicked:
+        with slot.container():
             run_build(full)
 
 
@@ -88,8 +88,9 @@ def upload_section() -> None:
         uploads = st.file_uploader("PDF à ajouter", type=["pdf"], accept_multiple_files=True, key="uploads")
         replace = st.checkbox("Remplacer les fichiers existants du même nom", key="replace")
         submitted = st.form_submit_button("Ajouter et mettre à jour l’index", type="primary")
-    with st.container():  # see rebuild_section
-        if submitted:
+    slot = st.empty()
+    if submitted:
+        with slot.container():
             _add_and_build(uploads, replace)
 
 
@@ -111,9 +112,9 @@ def retire_section() -> None:
     pdfs = corpus_pdfs(corpus_dir())
     choice = st.selectbox("Document", ["", *pdfs], key="retire_choice", filter_mode=None,
                           format_func=lambda p: p or "Choisissez un document")
-    clicked = st.button("Retirer ce document", disabled=not choice, key="retire")
-    with st.container():  # see rebuild_section
-        if clicked:
+    clicked, slot = st.button("Retirer ce document", disabled=not choice, key="retire"), st.empty()
+    if clicked:
+        with slot.container():
             _retire_and_build(choice)
 
 
@@ -178,20 +179,29 @@ def feedback_section() -> None:
         _show_report(report)
 
 
+def _current_status() -> IndexStatus | None:
+    try:
+        return read_status(index_dir())
+    except KbError:
+        return None
+
+
+# Every section is drawn before any build is followed, and what an action or a build shows goes into
+# a slot of its own (st.empty: redrawn at once on every run), so a progress bar never takes the place of
+# a heading and no frozen bar from an earlier run stays on the page while a build runs.
 st.title("Index")
-status_box = st.container()
-job = running_build()
-if job is not None:
-    st.info("Une construction de l’index est en cours.")
-    follow_build(job)
+status_slot, build_slot = st.empty(), st.empty()
+with status_slot.container():
+    show_status(_current_status())  # the live index: searches use it until a build replaces it
 if admin_panel():
     rebuild_section()
     upload_section()
     retire_section()
     feedback_section()
-with status_box:
-    try:
-        current = read_status(index_dir())
-    except KbError:
-        current = None
-    show_status(current)
+job = running_build()
+if job is not None:
+    with build_slot.container():
+        st.info("Une construction de l’index est en cours.")
+        follow_build(job)
+with status_slot.container():
+    show_status(_current_status())  # after any action or build of this run: it agrees with what they did

@@ -128,6 +128,7 @@ def page() -> None:
     with st.form("situation_form"):
         st.text_area("Décrivez la situation", key="situation", height=90,
                      placeholder="ex. une MRC veut arrimer ses politiques sociales")
+        st.caption("Ctrl+Entrée (⌘+Entrée sur Mac) lance la recherche ; Entrée passe à la ligne.")
         if st.form_submit_button("Trouver des mandats semblables", type="primary"):
             st.session_state.like = ""
     st.query_params.from_dict(ranked(kb, ms))

@@ -37,7 +37,7 @@ def no_index() -> None:
         job = start_build()
     if job is not None:
         st.info("Première mise en route : l’index est en cours de construction à partir des PDF du corpus "
-                "(environ une minute pour le corpus de démonstration, davantage sur une machine occupée). "
+                "(moins d’une minute pour le corpus de démonstration, davantage sur une machine occupée). "
                 "La recherche s’ouvrira d’elle-même.")
         if follow_build(job).report is not None:
             st.rerun()
