@@ -109,7 +109,7 @@ def measure(chunks: int, queries: int, busy: int, build: str = "", other_session
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import numpy as np
 
-    from bench_search import QRELS, synthetic_index
+    from common import QRELS, synthetic_index
     from kb.embed import load_embedder
     from kb.evaluate import load_qrels
     from kb.passages import SearchOptions

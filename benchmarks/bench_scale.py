@@ -131,7 +131,7 @@ def build(n: int, folder: Path) -> dict:
 
 
 def query(n: int, folder: Path, repeat: int) -> dict:
-    from bench_search import QRELS, percentiles, timed
+    from common import QRELS, percentiles, timed
     from kb.dense import ExactIndex, IvfIndex, held_out_queries, recall_at
     from kb.embed import load_embedder
     from kb.evaluate import load_qrels

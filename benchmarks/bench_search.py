@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import random
 import re
 import resource
 import shutil
@@ -34,23 +33,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kb.build import build_index  # noqa: E402
-from kb.dense import EXACT_MAX  # noqa: E402
 from kb.embed import load_embedder  # noqa: E402
 from kb.evaluate import load_qrels, passage_relevant, score_run  # noqa: E402
 from kb.passages import SearchOptions  # noqa: E402
-from kb.records import Chunk, Document  # noqa: E402
 from kb.session import KnowledgeBase  # noqa: E402
-from kb.store import Collection, KbIndex, load_index  # noqa: E402
+from kb.store import load_index  # noqa: E402
 
-QRELS = [ROOT / "eval" / "dev_search.jsonl", ROOT / "eval" / "search_queries.jsonl"]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import QRELS, percentiles, synthetic_index, timed  # noqa: E402
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def percentiles(ms: list[float]) -> tuple[float, float]:
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
 
 
 def folder_mb(path: Path) -> float:
@@ -89,37 +83,6 @@ def quality(run, rows) -> dict[str, float]:
     report = score_run("search", rows, lambda r: [passage_relevant(r, p, t) for p, t in results[id(r)]],
                        lambda r: 1, lambda r: "")
     return report.metrics
-
-
-def timed(fn, queries: list[str], repeat: int, warm: int | None = None) -> list[float]:
-    """Milliseconds of every call of ``fn`` over ``queries``, ``repeat`` times, after a warm-up
-    pass over the first ``warm`` queries (all by default)."""
-    for q in queries[:warm]:  # warm-up
-        fn(q)
-    ms = []
-    for _ in range(repeat):
-        for q in queries:
-            t = time.perf_counter()
-            fn(q)
-            ms.append((time.perf_counter() - t) * 1000)
-    return ms
-
-
-def synthetic_index(n: int, dim: int, vocabulary: list[str], seed: int = 0) -> KbIndex:
-    rng = np.random.default_rng(seed)
-    pyrng = random.Random(seed)
-    vectors = rng.standard_normal((n, dim), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    docs = [Document(f"d{i:05d}", f"synth/{i:05d}.pdf", f"Document {i}", 2020, "fr", 10, f"{i:064d}")
-            for i in range(n // 50 + 1)]
-    chunks = [Chunk(f"d{i // 50:05d}-{i:04d}", f"d{i // 50:05d}", f"synth/{i // 50:05d}.pdf", f"Document {i // 50}",
-                    1 + (i % 50) // 5, 1 + (i % 50) // 5, "", "fr", " ".join(pyrng.choices(vocabulary, k=120)))
-              for i in range(n)]
-    passages = Collection.build(chunks, [c.text for c in chunks], [""] * n, vectors, EXACT_MAX)
-    mandates = Collection.build([], [], [], np.zeros((0, dim), np.float32), EXACT_MAX, dense=False)
-    manifest = {"embedder": {"spec": "e5", "model_id": load_embedder("e5").model_id},
-                "dense": passages.dense_info.to_dict()}
-    return KbIndex(manifest, tuple(docs), passages, mandates)
 
 
 def main() -> None:

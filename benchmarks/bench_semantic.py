@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_search import timed  # noqa: E402
+from common import timed  # noqa: E402
 
 from kb.build import passage_text  # noqa: E402
 from kb.evaluate import evaluate_mandates, load_qrels, passage_relevant, score_run  # noqa: E402

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_search import timed  # noqa: E402
+from common import timed  # noqa: E402
 from real_corpus import DEFAULT_CORPUS, count_pages, pick  # noqa: E402
 
 from kb.build import build_index  # noqa: E402

@@ -9,7 +9,7 @@ import string
 import numpy as np
 import pytest
 
-from conftest import DEMO_CORPUS, DEMO_FILES, CountingEmbedder
+from conftest import DEMO_CORPUS, DEMO_FILES
 from kb.build import BuildOptions, build_index, passage_text
 from kb.embed import HashEmbedder
 from kb.errors import IndexMismatchError

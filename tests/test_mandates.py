@@ -16,7 +16,7 @@ from kb.extract import extract_pdf
 from kb.store import load_index
 from kb.mandates import derive_themes, extract_mandates, parse_years
 from kb.session import KnowledgeBase
-from pdfs import Heading, Para, make_pdf, prose
+from pdfs import Heading, Para, make_pdf
 
 PORTFOLIO = "communagir-portfolio-municipal-2024.pdf"
 MANDATE_KEYS = {"rank", "score", "id", "title", "client", "years", "start", "end", "ongoing", "description",
