@@ -610,3 +610,12 @@ def test_a_server_stop_during_an_app_build_keeps_the_vectors_computed(tmp_path, 
     assert saved, "the vectors computed before the stop were not saved"
     again = build_index(corpus, index, HashEmbedder())
     assert again.written and again.embedded < again.chunks + again.mandates
+
+
+def test_counts_agree_in_french():
+    """« 1 texte vectorisé », « 0 passage », « 12 passages » (the plural from 2 in French)."""
+    from webui import fr
+
+    assert fr.count(1, "texte vectorisé", "textes vectorisés") == "1 texte vectorisé"
+    assert fr.count(0, "passage") == "0 passage"
+    assert fr.count(12, "passage") == "12 passages"

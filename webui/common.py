@@ -251,8 +251,9 @@ def run_build(full: bool = False) -> BuildReport | None:
 
 def show_build_report(report: BuildReport) -> None:
     state = "Index mis à jour" if report.written else "L’index était déjà à jour"
-    st.success(f"{state} : {report.documents} documents, {report.chunks} passages, {report.mandates} mandats "
-               f"({fr.number(report.seconds, 1)} s ; {report.embedded} textes vectorisés).")
+    st.success(f"{state} : {fr.count(report.documents, 'document')}, {fr.count(report.chunks, 'passage')}, "
+               f"{fr.count(report.mandates, 'mandat')} ({fr.number(report.seconds, 1)} s ; "
+               f"{fr.count(report.embedded, 'texte vectorisé', 'textes vectorisés')}).")
     lines = [f"{label} : {fr.inert(p)}" for label, paths in
              (("Ajouté", report.added), ("Mis à jour", report.updated), ("Retiré de l’index", report.removed))
              for p in paths]

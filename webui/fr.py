@@ -30,6 +30,11 @@ def language(code: str | None) -> str:
     return LANGUAGES.get(code or "", code or "")
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """« 1 texte vectorisé », « 0 texte », « 3 textes vectorisés » (French: the plural from 2)."""
+    return f"{n} {singular if abs(n) < 2 else (plural or singular + 's')}"
+
+
 def number(value: float, decimals: int = 2) -> str:
     """French number format: 1,92 · 12 345,6 (narrow no-break space between thousands)."""
     text = f"{value:,.{decimals}f}"

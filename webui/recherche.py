@@ -175,7 +175,7 @@ def results(kb: KnowledgeBase, result: SearchResult, opts: SearchOptions, elapse
             st.warning("Aucun passage ne correspond. Essayez d’autres mots ou une formulation plus simple"
                        + (", ou retirez des filtres." if filtered else "."))
         else:
-            st.caption(f"{len(result.hits)} passages · {fr.number(elapsed_ms, 0)} ms")
+            st.caption(f"{fr.count(len(result.hits), 'passage')} · {fr.number(elapsed_ms, 0)} ms")
         for hit in result.hits:
             card(kb, hit, search_key, result.query)
     with side:
