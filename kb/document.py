@@ -27,12 +27,13 @@ from .records import Chunk, Document, Mandate
 log = logging.getLogger(__name__)
 
 # Bump when extraction, cleaning or mandate reading changes what a PDF turns into.
-PIPELINE_VERSION = 10  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
+PIPELINE_VERSION = 11  # 2: mandates, heading and URL fixes; 3: two-column pages; 4: characters outside the BMP;
 # 5: TeX accents recomposed, T1 codes and symbol fonts, tables of contents/indexes/bibliographies left out,
 # running headers on 3 pages, letter soup by trigrams, passage languages only when sure, lines over 16,383 characters;
 # 6: scanned pages OCR'd; 7: headings set on several lines joined; 8: what ends a mandate starts a section;
 # 9: OCR'd pages' sizes rescaled to the printed ones and bold read from the ink (headings, mandate titles);
-# 10: a document whose scanned pages OCR cannot read keeps its text pages (was skipped whole)
+# 10: a document whose scanned pages OCR cannot read keeps its text pages (was skipped whole);
+# 11: a mandate needs a client that names someone (no code, no markup, at most 20 words)
 _MIN_CHARS_PER_PAGE = 10  # fewer on average, and no page of text (below): no text layer
 _MIN_CHARS_TEXT_PAGE = 200  # a page with this many characters is text, however many blank pages surround it
 _LANGUAGE_SAMPLE = 5000  # characters of prose, spread over the document, to tell its language

@@ -205,11 +205,11 @@ def _read(blocks: Sequence[Block]) -> tuple[list[_Draft], dict[int, int]]:
 
 
 def _records(drafts: Sequence[_Draft], doc_id: str, path: str) -> list[Mandate]:
-    """Complete drafts (a title and a client) become records with unique ids."""
+    """Complete drafts (a title and a plausible client) become records with unique ids."""
     mandates: list[Mandate] = []
     seen: set[str] = set()
     for d in drafts:
-        if not d.title or "client" not in d.fields:
+        if not d.title or not _plausible_client(d.fields.get("client", "")):
             continue
         years = d.fields.get("years", "")
         start, end, ongoing = parse_years(years)
@@ -223,6 +223,16 @@ def _records(drafts: Sequence[_Draft], doc_id: str, path: str) -> list[Mandate]:
                                 description, tuple(d.deliverables), links,
                                 derive_themes(d.title, description), path, d.page, d.page_end, doc_id))
     return mandates
+
+
+_CODE = re.compile(r"[\\{}<>$=]|\S{40,}")
+
+
+def _plausible_client(client: str) -> bool:
+    """A client names an organisation: a few words, no markup or code (a manual's « Client : » in a
+    code listing, a LaTeX macro, or a label followed by a whole paragraph is not a mandate's)."""
+    client = client.strip()
+    return bool(client) and len(client.split()) <= 20 and not _CODE.search(client)
 
 
 def mandate_text(m: Mandate) -> str:

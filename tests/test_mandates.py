@@ -86,6 +86,26 @@ def test_documents_without_mandates_yield_none(demo_clean):
             assert extract_mandates(clean.blocks, "d", name) == [], name
 
 
+def test_a_manual_with_client_labels_yields_no_mandate(tmp_path):
+    """Seen in real archives: « Client : » in a software manual's prose or in a LaTeX listing is no mandate."""
+    pdf = make_pdf(tmp_path / "manuel.pdf", [[
+        Heading("AVERTISSEMENT", 14),
+        Para(["Client : le programme ssh se connecte au serveur distant et demande le mot de passe de"]),
+        Para(["l’utilisateur, puis ouvre une session chiffrée sur la machine distante."]),
+        Heading("A.6.1 Invariants", 14),
+        Para(["Client : } \\newcommand{\\datetxt}{Date :} \\newcommand{\\facturetxt}{Facture}"]),
+        Para(["Les macros suivantes restent identiques d’une facture à l’autre."]),
+        Heading("Accompagnement d’une table de quartier", 14),
+        Para(["Client : Table de quartier du Vieux-Limoilou"]),
+        Para(["Année : 2021"]),
+        Para(["Nous avons animé la démarche de planification avec les partenaires du quartier."])]],
+        title="Manuel")
+    clean = clean_document(extract_pdf(pdf), pdf)
+    ms = extract_mandates(clean.blocks, "d", "manuel.pdf")
+    assert [(m.title, m.client) for m in ms] == [("Accompagnement d’une table de quartier",
+                                                  "Table de quartier du Vieux-Limoilou")]
+
+
 def other_portfolio(path):
     """Another layout: bold body-size titles, client before year, other labels, a page break."""
     return make_pdf(path, [
