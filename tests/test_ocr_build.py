@@ -12,7 +12,7 @@ import json
 import shutil
 
 import pytest
-from conftest import DEMO_CORPUS, CountingEmbedder
+from conftest import DEMO_CORPUS, ROOT, CountingEmbedder
 from scans import ScanSettings, mixed_pdf, scanned_pdf
 
 from kb.build import BuildOptions, build_index
@@ -23,6 +23,7 @@ from kb.passages import SearchOptions
 from kb.session import KnowledgeBase
 from kb.store import load_index, ocr_cache_dir, read_status
 from kb.workers import ReadLimits
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 
 FICHE = DEMO_CORPUS / "fiche-atelier-cadres-strategiques-municipaux.pdf"
 CHANTIERS = DEMO_CORPUS / "chantiers-partenariaux-coconstruction-2017.pdf"
@@ -45,8 +46,23 @@ def scanned_corpus(tmp_path_factory):
     return folder
 
 
+def downloaded_file_id(monkeypatch, index, corpus, query: str, doc: str) -> str:
+    """The app's « Télécharger le PDF » under the first result's page preview: the id of the file it serves."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("KB_INDEX", str(index))
+    monkeypatch.setenv("KB_CORPUS", str(corpus))
+    monkeypatch.setenv("KB_EMBEDDER", "hash")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update(q=query, doc=doc)
+    at.run()
+    at.toggle[0].set_value(True).run()
+    assert not at.exception
+    return at.get("download_button")[0].proto.url.rsplit("/", 1)[-1].split(".")[0]
+
+
 @needs_tesseract
-def test_scanned_and_mixed_pdfs_are_read_cited_and_cached(scanned_corpus, tmp_path, capsys):
+def test_scanned_and_mixed_pdfs_are_read_cited_and_cached(scanned_corpus, tmp_path, capsys, monkeypatch):
     index = tmp_path / "index"
     stages = []
     report = build_index(scanned_corpus, index, HashEmbedder(), progress=lambda s, d, t: stages.append((s, d, t)))
@@ -72,6 +88,10 @@ def test_scanned_and_mixed_pdfs_are_read_cited_and_cached(scanned_corpus, tmp_pa
 
     cached = sorted(p.name for p in ocr_cache_dir(index).glob("*.pdf"))
     assert len(cached) == 2
+    # The page preview draws a scanned page from the OCR'd copy; the download is the corpus's own file.
+    original = (scanned_corpus / "fiche-numerisee.pdf").read_bytes()
+    assert downloaded_file_id(monkeypatch, index, scanned_corpus, "pérennisant", "fiche-numerisee") == (
+        _calculate_file_id(original, "application/pdf", "fiche-numerisee.pdf"))
     stages.clear()
     again = build_index(scanned_corpus, index, CountingEmbedder(), BuildOptions(full=True),
                         progress=lambda s, d, t: stages.append((s, d, t)))

@@ -17,8 +17,8 @@ from kb.records import Hit, SearchResult
 from kb.session import KnowledgeBase
 from webui import fr
 from webui.access import can_write
-from webui.common import (damaged, follow_build, knowledge_base, mark, page_png, page_source, running_build,
-                          start_build)
+from webui.common import (damaged, follow_build, knowledge_base, mark, page_png, page_source, pdf_path,
+                          running_build, start_build)
 
 EXAMPLES = ("gouvernance partagée", "participation citoyenne", "comment faire participer les citoyens")
 PARAMS = ("q", "doc", "year", "lang", "type")
@@ -125,8 +125,10 @@ def preview(kb: KnowledgeBase, hit: Hit, key: str) -> None:
         return
     label = f"Page {c.page} de « {c.title} », le passage cité encadré"
     st.image(page_png(str(path), c.page, c.text), caption=fr.md_label(label), alt=label)
-    st.download_button("Télécharger le PDF", path.read_bytes(), file_name=path.name, mime="application/pdf",
-                       key=f"dl-{key}")
+    original = pdf_path(c.path)  # the corpus file, never the OCR'd copy the page image may come from
+    if original.exists():
+        st.download_button("Télécharger le PDF", original.read_bytes(), file_name=original.name,
+                           mime="application/pdf", key=f"dl-{key}")
 
 
 def usefulness(query: str, key: str, chunk=None, mandate=None) -> None:
