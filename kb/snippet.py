@@ -11,7 +11,9 @@ from typing import Callable, Collection, Sequence
 from .analyzer import fold, terms_with_spans
 
 _SENTENCE_END = frozenset(".!?…»\")")
-_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+[»\")]?|\n|$)")
+# A sentence ends at a line break or at . ! ? … (and a closing quote) followed by a space: « 8.3 »,
+# « lilypond.org » and « 2.18 » are inside one.
+_SENTENCE_STOP = re.compile(r"[.!?…]+[»\")]?(?=\s|$)|\n")
 
 
 Spans = Sequence[tuple[str, int, int]]  # a text's (term, start, end), as :func:`~kb.analyzer.terms_with_spans` gives
@@ -35,9 +37,8 @@ def highlight_spans(text: str, query_terms: Collection[str], words: Collection[s
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    out = []
-    for m in _SENTENCE.finditer(text):
-        s, e = m.start(), m.end()
+    out, cuts = [], [m.end() for m in _SENTENCE_STOP.finditer(text)]
+    for s, e in zip([0, *cuts], [*cuts, len(text)]):
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():

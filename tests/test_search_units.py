@@ -172,3 +172,12 @@ def test_a_passage_found_by_meaning_only_shows_a_sentence_not_its_title():
             "Faire en sorte que les collectivités du Québec soient en mesure de mener les changements voulus.\n")
     assert make_snippet(text, {"motiv"}).startswith("Faire en sorte")
     assert make_snippet(text, {"retomb"}).startswith("Les retombées")  # a matching line still wins
+
+
+def test_a_snippet_is_not_cut_at_the_dots_inside_numbers_and_addresses():
+    """Seen on real manuals: « 3 Comment savoir… » for section 8.3, « https://lilypond. », « LilyPond 2. »."""
+    text = ("8.3 Comment savoir si un paquet est installé ? Voir https://lilypond.org/doc pour LilyPond 2.18. "
+            "Fin (voir Section 1.2).\nTitre suivant")
+    assert make_snippet(text, set(analyze("paquet installé"))) == "8.3 Comment savoir si un paquet est installé ?"
+    assert make_snippet(text, set(analyze("lilypond"))) == "Voir https://lilypond.org/doc pour LilyPond 2.18."
+    assert make_snippet(text, set(analyze("section"))) == "Fin (voir Section 1.2)."
