@@ -16,7 +16,16 @@ from kb.snippet import mark_spans
 
 LANGUAGES = {"fr": "français", "en": "anglais", "es": "espagnol", "de": "allemand", "it": "italien",
              "pt": "portugais", "nl": "néerlandais", "ca": "catalan", "ar": "arabe", "zh-cn": "chinois",
-             "ru": "russe", "ja": "japonais", "ht": "créole haïtien", "la": "latin"}
+             "ru": "russe", "ja": "japonais", "ht": "créole haïtien", "la": "latin",
+             # the rest of what langdetect names
+             "af": "afrikaans", "bg": "bulgare", "bn": "bengali", "cs": "tchèque", "cy": "gallois", "da": "danois",
+             "el": "grec", "et": "estonien", "fa": "persan", "fi": "finnois", "gu": "goudjarati", "he": "hébreu",
+             "hi": "hindi", "hr": "croate", "hu": "hongrois", "id": "indonésien", "kn": "kannada", "ko": "coréen",
+             "lt": "lituanien", "lv": "letton", "mk": "macédonien", "ml": "malayalam", "mr": "marathi",
+             "ne": "népalais", "no": "norvégien", "pa": "pendjabi", "pl": "polonais", "ro": "roumain",
+             "sk": "slovaque", "sl": "slovène", "so": "somali", "sq": "albanais", "sv": "suédois", "sw": "swahili",
+             "ta": "tamoul", "te": "télougou", "th": "thaï", "tl": "tagalog", "tr": "turc", "uk": "ukrainien",
+             "ur": "ourdou", "vi": "vietnamien", "zh-tw": "chinois (traditionnel)"}
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")

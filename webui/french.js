@@ -91,6 +91,8 @@
     [/^(.*) files are not allowed\.$/, (m, t) => `Type de fichier refusé${t ? " : " + t : ""}.`],
     [/^This type of files are not allowed\.$/, () => "Type de fichier refusé."],
     [/^Showing page (\d+) of (\d+)$/, (m, a, b) => `Page ${a} sur ${b}`],
+    [/^(\d+) options? available\.$/, (m, n) => `${n} choix ${n === "1" ? "disponible" : "disponibles"}.`],
+    [/^(.+), selected$/, (m, f) => `${f}, choisi`],
     [/^(.+) — start$/, (m, f) => `${f} — début`],
     [/^(.+) — end$/, (m, f) => `${f} — fin`],
   ];

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from kb.config import corpus_dir, index_dir
 from kb.corpus import Added, add_pdfs, corpus_pdfs, retire_pdf
@@ -30,9 +31,9 @@ def show_status(status: IndexStatus | None) -> None:
                    f"partir du dossier du corpus « {fr.md_label(str(corpus_dir()))} ».")
         return
     c = st.columns(3)
-    c[0].metric("Documents", status.documents)
-    c[1].metric("Passages", status.chunks)
-    c[2].metric("Mandats", status.mandates)
+    c[0].metric("Documents", fr.number(status.documents, 0))  # « 18 665 »
+    c[1].metric("Passages", fr.number(status.chunks, 0))
+    c[2].metric("Mandats", fr.number(status.mandates, 0))
     st.markdown(f"**Modèle :** {fr.inert(status.model)} · **Recherche :** "
                 f"{INDEX_TYPES.get(status.index_type, fr.inert(status.index_type))} · **Construit le :** "
                 f"{fr.date_time(status.built_at)}", unsafe_allow_html=True)
@@ -55,6 +56,11 @@ def show_status(status: IndexStatus | None) -> None:
         st.caption("Aucun fichier ignoré : tous les PDF du corpus sont indexés.")
 
 
+# Builds an action asked for on this run, with where to follow each: run once every section is drawn,
+# so no section stays greyed from the previous run (or hidden) while a build runs.
+_BUILDS: list[tuple[DeltaGenerator, bool]] = []
+
+
 def rebuild_section() -> None:
     st.subheader("Reconstruire")
     st.write("Ne relit que les fichiers nouveaux ou modifiés ; les recherches en cours continuent sur l’index "
@@ -62,8 +68,7 @@ def rebuild_section() -> None:
     full = st.checkbox("Tout reconstruire (relire et revectoriser tous les fichiers)", key="full")
     clicked, slot = st.button("Reconstruire", type="primary", key="rebuild"), st.empty()
     if clicked:
-        with slot.container():
-            run_build(full)
+        _BUILDS.append((slot.container(), full))
 
 
 def _say(a: Added) -> None:
@@ -90,19 +95,22 @@ def upload_section() -> None:
         submitted = st.form_submit_button("Ajouter et mettre à jour l’index", type="primary")
     slot = st.empty()
     if submitted:
-        with slot.container():
-            _add_and_build(uploads, replace)
+        box = slot.container()
+        with box:
+            changed = _add(uploads, replace)
+        if changed:
+            _BUILDS.append((box, False))
 
 
-def _add_and_build(uploads: list, replace: bool) -> None:
+def _add(uploads: list, replace: bool) -> bool:
+    """Add the chosen PDFs to the corpus and say how each went; whether the corpus changed."""
     if not uploads:
         st.warning("Choisissez d’abord un ou plusieurs PDF.")
-        return
+        return False
     results = add_pdfs(corpus_dir(), [(u.name, u.getvalue()) for u in uploads], replace=replace)
     for a in results:
         _say(a)
-    if any(a.status in ("added", "renamed", "replaced") for a in results):
-        run_build()
+    return any(a.status in ("added", "renamed", "replaced") for a in results)
 
 
 def retire_section() -> None:
@@ -110,23 +118,28 @@ def retire_section() -> None:
     st.write("Le PDF n’est pas supprimé : il est déplacé dans le dossier caché « .retires » du corpus, "
              "que l’index ignore, puis l’index est mis à jour.")
     pdfs = corpus_pdfs(corpus_dir())
-    choice = st.selectbox("Document", ["", *pdfs], key="retire_choice", filter_mode=None,
+    choice = st.selectbox("Document", ["", *pdfs], key="retire_choice",
+                          filter_mode="contains" if len(pdfs) > 12 else None,  # typing narrows a long list
                           format_func=lambda p: p or "Choisissez un document")
     clicked, slot = st.button("Retirer ce document", disabled=not choice, key="retire"), st.empty()
     if clicked:
-        with slot.container():
-            _retire_and_build(choice)
+        box = slot.container()
+        with box:
+            moved = _retire(choice)
+        if moved:
+            _BUILDS.append((box, False))
 
 
-def _retire_and_build(choice: str) -> None:
+def _retire(choice: str) -> bool:
+    """Move the chosen PDF out of the corpus and say where; whether it moved."""
     try:
         moved = retire_pdf(corpus_dir(), choice)
     except KbError:
         st.error(f"« {fr.md_label(choice)} » n’est plus dans le corpus.")
-        return
+        return False
     st.success(f"« {fr.md_label(choice)} » a été déplacé vers « {fr.md_label(moved)} » dans le dossier du "
                f"corpus ({fr.md_label(str(corpus_dir()))}). Pour le réindexer, remettez-le à sa place.")
-    run_build()
+    return True
 
 
 def _weights(alpha: float, foreign: float) -> str:
@@ -188,7 +201,7 @@ def _current_status() -> IndexStatus | None:
 
 # Every section is drawn before any build is followed, and what an action or a build shows goes into
 # a slot of its own (st.empty: redrawn at once on every run), so a progress bar never takes the place of
-# a heading and no frozen bar from an earlier run stays on the page while a build runs.
+# a heading, and no frozen bar or greyed section from an earlier run stays on the page while a build runs.
 st.title("Index")
 status_slot, build_slot = st.empty(), st.empty()
 with status_slot.container():
@@ -199,7 +212,11 @@ if admin_panel():
     retire_section()
     feedback_section()
 job = running_build()
-if job is not None:
+if _BUILDS:  # asked for on this run: followed where it was asked (one build covers several changes)
+    box, _ = _BUILDS[-1]
+    with box:
+        run_build(any(full for _, full in _BUILDS))
+elif job is not None:  # started earlier (on this page before a click, or by a colleague)
     with build_slot.container():
         st.info("Une construction de l’index est en cours.")
         follow_build(job)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 
 import streamlit as st
 
+from kb.analyzer import fold
 from kb.errors import IndexCorruptError, QueryError
 from kb.passages import SearchOptions
 from kb.records import Hit, SearchResult
@@ -67,12 +69,19 @@ def filters(kb: KnowledgeBase) -> None:
     for key, options in (("doc", docs), ("year", years), ("lang", langs), ("type", types)):
         if st.session_state[f"f_{key}"] not in ("", *options):  # a stale link: drop the unknown value
             st.session_state[f"f_{key}"] = ""
+    shared = Counter(d.title for d in docs.values())
+
+    def label(p: str) -> str:  # a title two documents share is told apart by the file's name
+        return docs[p].title if shared[docs[p].title] == 1 else f"{docs[p].title} ({p.rsplit('/', 1)[-1]})"
+
     doc, year, lang, kind = st.columns([3, 1, 1, 1.4])
-    doc.selectbox("Document", ["", *sorted(docs)], key="f_doc", filter_mode=None,
-                  format_func=lambda p: docs[p].title if p else "Tous les documents")
+    # In title order; past a dozen documents, typing part of a title narrows the list.
+    doc.selectbox("Document", ["", *sorted(docs, key=lambda p: (fold(label(p)), p))], key="f_doc",
+                  filter_mode="contains" if len(docs) > 12 else None,
+                  format_func=lambda p: label(p) if p else "Tous les documents")
     year.selectbox("Année", ["", *years], key="f_year", filter_mode=None, format_func=lambda y: y or "Toutes")
-    lang.selectbox("Langue", ["", *langs], key="f_lang", filter_mode=None,
-                   format_func=lambda x: fr.language(x) if x else "Toutes")
+    lang.selectbox("Langue", ["", *sorted(langs, key=lambda x: fold(fr.language(x)))], key="f_lang",
+                   filter_mode=None, format_func=lambda x: fr.language(x) if x else "Toutes")
     kind.selectbox("Type de document", ["", *types], key="f_type", filter_mode=None,
                    format_func=lambda x: x or "Tous")
 
