@@ -199,6 +199,7 @@ class IndexStatus:
     corpus: str | None
     skipped: tuple[Skipped, ...]
     ocr: tuple[dict[str, Any], ...] = ()  # documents with scanned pages: path, pages, confidence, lang
+    pipeline: int | None = None  # the version of PDF reading it was built with (kb.document.PIPELINE_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

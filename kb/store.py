@@ -323,7 +323,7 @@ def read_status(index_dir: str | Path) -> IndexStatus:
         return IndexStatus(str(version.parent), version.name, m["documents"], m["chunks"], m["mandates"],
                            m["embedder"]["model_id"], m["embedder"]["spec"], m["dense"]["type"], m["built_at"],
                            m.get("corpus"), tuple(Skipped(s["path"], s["reason"]) for s in m["skipped"]),
-                           tuple(m.get("ocr", ())))
+                           tuple(m.get("ocr", ())), (m.get("pipeline") or {}).get("version"))
     except (KeyError, TypeError) as exc:
         raise IndexCorruptError(f"index endommagé, il manque {exc} au manifeste de {version} : {_REBUILD}") from None
 

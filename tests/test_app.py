@@ -1,6 +1,7 @@
 """The Streamlit app through streamlit.testing (AppTest): every page, with a real index."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -294,6 +295,21 @@ def test_index_page_rebuild_agrees_with_itself(small_env, server_address):
     body = texts(at)
     assert "Fichiers ignorés (1)" in body and "Aucun fichier ignoré" not in body and "Aucun index" not in body
     assert [m.value for m in at.metric][:3] == ["1", "1", "0"]
+
+
+def test_index_page_says_an_index_read_by_an_older_pipeline_will_be_read_again(small_env, tmp_path):
+    from kb.document import PIPELINE_VERSION
+    from kb.store import current_version
+
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    at = index_page(app())
+    assert not any("version antérieure" in i.value for i in at.info)
+    manifest = current_version(tmp_path / "index") / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["pipeline"]["version"] = PIPELINE_VERSION - 1
+    manifest.write_text(json.dumps(data))
+    at = index_page(app())
+    assert any("version antérieure de la lecture des PDF" in i.value for i in at.info)
 
 
 def test_upload_adds_a_pdf_and_search_sees_it_without_restart(small_env, tmp_path):

@@ -73,7 +73,22 @@ def test_status_json(capsys, corpus):
     assert status["skipped"] == [{"path": "vide.pdf", "reason": "empty file"}]
     assert status["built_at"].endswith("Z")
     code, out, _ = run(capsys, "status")
-    assert "vide.pdf : fichier vide" in out
+    assert "vide.pdf : fichier vide" in out and "antérieure" not in out
+
+
+def test_status_says_when_the_index_was_read_by_an_older_pipeline(capsys, corpus, tmp_path):
+    """An index built before the PDF reading changed: `kb status` (and the Index page) say a rebuild re-reads."""
+    from kb.document import PIPELINE_VERSION
+    from kb.store import current_version
+
+    run(capsys, "build")
+    manifest = current_version(tmp_path / "index") / "manifest.json"
+    data = json.loads(manifest.read_text())
+    assert data["pipeline"]["version"] == PIPELINE_VERSION
+    data["pipeline"]["version"] = PIPELINE_VERSION - 1
+    manifest.write_text(json.dumps(data))
+    code, out, _ = run(capsys, "status")
+    assert code == 0 and f"version {PIPELINE_VERSION - 1}, antérieure à l'actuelle ({PIPELINE_VERSION})" in out
 
 
 def test_chunks_json_lines(capsys, corpus):

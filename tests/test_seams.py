@@ -118,7 +118,7 @@ def test_status_is_typed(built):
     status = read_status(built[1])
     assert status.documents == 1 and status.chunks >= 1 and status.model == "hash-256"
     assert set(status.to_dict()) == {"index", "version", "documents", "chunks", "mandates", "model", "embedder",
-                                     "index_type", "built_at", "corpus", "skipped", "ocr"}
+                                     "index_type", "built_at", "corpus", "skipped", "ocr", "pipeline"}
 
 
 def test_pruning_keeps_the_live_version_and_the_one_before(built):

@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from kb.config import corpus_dir, index_dir
 from kb.corpus import Added, add_pdfs, corpus_pdfs, retire_pdf
+from kb.document import PIPELINE_VERSION
 from kb.errors import KbError
 from kb.feedback import as_judgments, read_marks
 from kb.messages import french_reason
@@ -38,6 +39,10 @@ def show_status(status: IndexStatus | None) -> None:
                 f"{INDEX_TYPES.get(status.index_type, fr.inert(status.index_type))} · **Construit le :** "
                 f"{fr.date_time(status.built_at)}", unsafe_allow_html=True)
     st.caption(f"Corpus : {fr.md_label(status.corpus or str(corpus_dir()))} · version {status.version}")
+    if status.pipeline is not None and status.pipeline < PIPELINE_VERSION:
+        st.info(f"Cet index a été construit avec une version antérieure de la lecture des PDF ({status.pipeline}, "
+                f"la version actuelle est {PIPELINE_VERSION}) : la prochaine reconstruction relira tous les "
+                f"fichiers, en réutilisant les vecteurs déjà calculés.")
     scanned = [d for d in status.ocr if d.get("pages") or d.get("unread_pages")]
     if scanned:
         st.subheader(f"Documents numérisés ({len(scanned)})")
