@@ -155,7 +155,9 @@ class KnowledgeBase:
         unknown = self.passages.retriever.unknown_words(q)
         suggestion = self._correction(q, unknown) if q.language != "en" else ""
         corrected = bool(suggestion) and len(set(unknown)) == len(set(q.text[s:e] for _, s, e in q.spans))
-        english = q.language == "en" or (q.foreign and not suggestion)
+        # Another language when its function words say so, or when two or more of its words are all unknown
+        # and none has a correction; one unknown word alone (« xyzzyplugh ») is said to be found nowhere.
+        english = q.language == "en" or (q.foreign and not suggestion and len(set(unknown)) >= 2)
         if corrected:
             q = self.query(suggestion, vector=want_vector)
         hits = self.passages.search(q, opts)

@@ -188,6 +188,12 @@ def test_typo_gets_a_suggestion_from_the_corpus_vocabulary(searcher):
     assert searcher.search("Tremblay").suggestion == ""  # a known name is no typo
 
 
+def test_a_single_word_found_nowhere_is_said_so_not_taken_for_english(searcher):
+    result = searcher.search("xyzzyplugh")
+    assert result.language == "fr" and result.unknown_words == ("xyzzyplugh",) and result.suggestion == ""
+    assert searcher.search("shared governance principles").language == "en"  # several foreign words: English
+
+
 def test_english_query_is_not_a_typo_and_highlights_only_real_matches(searcher):
     result = searcher.search("how to evaluate a collective project")
     assert result.language == "en" and result.unknown_words == () and result.suggestion == ""
