@@ -6,6 +6,8 @@ what the action just did.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -38,7 +40,10 @@ def show_status(status: IndexStatus | None) -> None:
     st.markdown(f"**Modèle :** {fr.inert(status.model)} · **Recherche :** "
                 f"{INDEX_TYPES.get(status.index_type, fr.inert(status.index_type))} · **Construit le :** "
                 f"{fr.date_time(status.built_at)}", unsafe_allow_html=True)
-    st.caption(f"Corpus : {fr.md_label(status.corpus or str(corpus_dir()))} · version {status.version}")
+    served = str(Path(corpus_dir()).resolve())
+    built_from = status.corpus or served
+    moved = "" if Path(built_from).resolve() == Path(served) else f" (construit à partir de {fr.md_label(built_from)})"
+    st.caption(f"Corpus : {fr.md_label(served)}{moved} · version {status.version}")
     if status.pipeline is not None and status.pipeline < PIPELINE_VERSION:
         st.info(f"Cet index a été construit avec une version antérieure de la lecture des PDF ({status.pipeline}, "
                 f"la version actuelle est {PIPELINE_VERSION}) : la prochaine reconstruction relira tous les "
