@@ -635,3 +635,11 @@ def test_counts_agree_in_french():
     assert fr.count(1, "texte vectorisé", "textes vectorisés") == "1 texte vectorisé"
     assert fr.count(0, "passage") == "0 passage"
     assert fr.count(12, "passage") == "12 passages"
+
+
+def test_a_filter_with_a_single_value_is_greyed(small_env, tmp_path):
+    build_index(small_env, tmp_path / "index", HashEmbedder())
+    at = app(q="gouvernance")
+    assert not at.exception and card_paths(at)
+    assert at.selectbox(key="f_type").disabled and at.selectbox(key="f_lang").disabled
+    assert not at.selectbox(key="f_doc").disabled

@@ -79,11 +79,13 @@ def filters(kb: KnowledgeBase) -> None:
     doc.selectbox("Document", ["", *sorted(docs, key=lambda p: (fold(label(p)), p))], key="f_doc",
                   filter_mode="contains" if len(docs) > 12 else None,
                   format_func=lambda p: label(p) if p else "Tous les documents")
-    year.selectbox("Année", ["", *years], key="f_year", filter_mode=None, format_func=lambda y: y or "Toutes")
+    # A filter with a single value would narrow nothing: shown, greyed.
+    year.selectbox("Année", ["", *years], key="f_year", filter_mode=None, format_func=lambda y: y or "Toutes",
+                   disabled=len(years) < 2)
     lang.selectbox("Langue", ["", *sorted(langs, key=lambda x: fold(fr.language(x)))], key="f_lang",
-                   filter_mode=None, format_func=lambda x: fr.language(x) if x else "Toutes")
+                   filter_mode=None, format_func=lambda x: fr.language(x) if x else "Toutes", disabled=len(langs) < 2)
     kind.selectbox("Type de document", ["", *types], key="f_type", filter_mode=None,
-                   format_func=lambda x: x or "Tous")
+                   format_func=lambda x: x or "Tous", disabled=len(types) < 2)
 
 
 def search_box() -> str:
