@@ -30,6 +30,9 @@ class PassageSettings:
     phrase_bonus: bool = True
     max_per_page: int = 2
     near_duplicate: float = 0.8  # overlap coefficient of term sets above which a hit is dropped
+    # Jaccard of term sets above which a passage of another document is the same text (two editions of
+    # one manual): only the better ranked is shown.
+    same_text: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -134,13 +137,20 @@ class PassageSearcher:
         return cached
 
     def _redundant(self, row: int, chosen: list[int], spans: _Spans) -> bool:
-        """An overlapping window of a passage already shown, or a near-duplicate of one."""
+        """An overlapping window of a passage already shown, a near-duplicate of one in its document,
+        or the same text in another document."""
         nxt = row + 1 in chosen and self._continues(row + 1)
         if (row - 1 in chosen and self._continues(row)) or nxt:
             return True
         doc, terms = self.index.chunks[row].doc_id, self._chunk_terms(row, spans)
-        return any(self.index.chunks[o].doc_id == doc
-                   and _overlap(terms, self._chunk_terms(o, spans)) >= self.settings.near_duplicate for o in chosen)
+        for o in chosen:
+            other = self._chunk_terms(o, spans)
+            if self.index.chunks[o].doc_id == doc:
+                if _overlap(terms, other) >= self.settings.near_duplicate:
+                    return True
+            elif terms and len(terms & other) >= self.settings.same_text * len(terms | other):
+                return True
+        return False
 
     def _diverse(self, order: list[int], k: int, spans: _Spans) -> list[int]:
         chosen: list[int] = []

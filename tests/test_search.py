@@ -267,3 +267,24 @@ def test_the_per_row_caches_stay_bounded_and_answers_do_not_change(demo_hash_ind
     caches = small.passages._folded, small.passages._terms, small.passages._continuing
     assert all(0 < len(c) <= 8 for c in caches)
     assert after == before
+
+
+def test_the_same_text_in_two_documents_is_shown_once(tmp_path):
+    """Two editions of one manual: a passage they share takes one slot, not two (seen on real archives)."""
+    from kb.build import build_index
+    from pdfs import Heading, Para, make_pdf
+
+    shared = Para(["Pour installer un paquet, la commande apt télécharge le paquet et ses dépendances, puis",
+                   "les configure ; la commande dpkg installe un fichier déjà téléchargé sur la machine. Les",
+                   "sources des paquets sont listées dans un fichier de configuration que l’administrateur",
+                   "modifie avant de mettre à jour la liste des paquets disponibles sur les miroirs."])
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for edition in ("bookworm", "bullseye"):
+        make_pdf(corpus / f"manuel-{edition}.pdf", [[Heading(f"Manuel {edition}"), shared,
+                                                     Para([f"Notes propres à la version {edition} du système."])]],
+                 title=f"Manuel {edition}")
+    build_index(corpus, tmp_path / "index", HashEmbedder())
+    hits = KnowledgeBase(load_index(tmp_path / "index"), HashEmbedder()).search("installer un paquet apt").hits
+    texts = [h.chunk.text for h in hits if "dépendances" in h.chunk.text]
+    assert len(texts) == 1, [h.chunk.path for h in hits]
