@@ -14,7 +14,7 @@ from conftest import DEMO_CORPUS
 from kb.auth import hash_password
 from kb.build import build_index
 from kb.embed import HashEmbedder
-from pdfs import Heading, encrypt_pdf, make_pdf, prose
+from pdfs import Heading, Para, encrypt_pdf, make_pdf, prose
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 FICHE = "fiche-atelier-cadres-strategiques-municipaux.pdf"
@@ -377,7 +377,11 @@ def test_rebuild_does_not_break_another_session(small_env, tmp_path):
     build_index(small_env, tmp_path / "index", HashEmbedder())
     a = app(q="gouvernance")
     assert card_paths(a) == ["note.pdf"]
-    make_pdf(small_env / "nouveau.pdf", [[Heading("Gouvernance partagée locale"), prose("gouvernance", 6)]],
+    # A text of its own: the same text in two documents is shown once.
+    make_pdf(small_env / "nouveau.pdf", [[Heading("Gouvernance partagée locale"), Para([
+        "La gouvernance partagée locale réunit les élus, les organismes et les citoyens autour d’une même",
+        "table pour décider des priorités du territoire, suivre leur mise en œuvre et rendre des comptes",
+        "à la population chaque année, lors d’une assemblée publique ouverte à toutes et à tous."])]],
              title="Nouveau")
     b = index_page(app())
     button(b, "Reconstruire").click().run()
