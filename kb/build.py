@@ -45,7 +45,7 @@ from .embed import Embedder, choose_second_spec, choose_spec
 from .errors import CorpusMissingError, ExtractionError, IndexCorruptError, IndexFormatError, IndexMissingError, KbError
 from .lexical import BM25_B, BM25_K1
 from .mandates import mandate_lexical_text, mandate_text, with_path
-from .records import Chunk, Skipped
+from .records import Chunk, IndexStatus, Skipped
 from .store import (Collection, EmbeddingCache, KbIndex, build_lock, current_version, load_index, ocr_cache_dir,
                     read_manifest, salvage_vectors, save_index)
 from .ocr import OcrOptions, OcrSettings, ocr_available, prune_cache
@@ -428,6 +428,12 @@ def _pipeline_fingerprint(options: BuildOptions) -> dict[str, Any]:
     ocr = options.ocr and ocr_available(options.ocr_settings.language) is None
     return {"version": PIPELINE_VERSION, "chunking": options.chunking.to_dict(),
             "ocr": options.ocr_settings.fingerprint() if ocr else "off"}
+
+
+def read_by_older_pipeline(status: IndexStatus) -> bool:
+    """Whether the index ``status`` describes was read by an older version of the PDF reading
+    (``PIPELINE_VERSION``): its next build reads every file again, reusing the vectors computed."""
+    return status.pipeline is not None and status.pipeline < PIPELINE_VERSION
 
 
 def build_embedder_spec(index_dir: str | Path, requested: str | None = None) -> str:

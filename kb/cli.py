@@ -110,6 +110,7 @@ def _print_ocr(scanned) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .build import read_by_older_pipeline
     from .document import PIPELINE_VERSION
     from .store import read_status
 
@@ -125,7 +126,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"  passages      {status.chunks}")
     print(f"  mandats       {status.mandates}")
     print(f"  modèle        {status.model} (--model {status.embedder})")
-    if status.pipeline is not None and status.pipeline < PIPELINE_VERSION:
+    if read_by_older_pipeline(status):
         print(f"  lecture       version {status.pipeline}, antérieure à l'actuelle ({PIPELINE_VERSION}) : "
               f"la prochaine construction relira tous les fichiers")
     print(f"  index dense   {status.index_type}")

@@ -14,6 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from kb.config import corpus_dir, index_dir
 from kb.corpus import Added, add_pdfs, corpus_pdfs, retire_pdf
+from kb.build import read_by_older_pipeline
 from kb.document import PIPELINE_VERSION
 from kb.errors import KbError
 from kb.feedback import as_judgments, read_marks
@@ -40,11 +41,11 @@ def show_status(status: IndexStatus | None) -> None:
     st.markdown(f"**Modèle :** {fr.inert(status.model)} · **Recherche :** "
                 f"{INDEX_TYPES.get(status.index_type, fr.inert(status.index_type))} · **Construit le :** "
                 f"{fr.date_time(status.built_at)}", unsafe_allow_html=True)
-    served = str(Path(corpus_dir()).resolve())
-    built_from = status.corpus or served
-    moved = "" if Path(built_from).resolve() == Path(served) else f" (construit à partir de {fr.md_label(built_from)})"
-    st.caption(f"Corpus : {fr.md_label(served)}{moved} · version {status.version}")
-    if status.pipeline is not None and status.pipeline < PIPELINE_VERSION:
+    served = Path(corpus_dir()).resolve()
+    moved = (f" (construit à partir de {fr.md_label(status.corpus)})"
+             if status.corpus and Path(status.corpus).resolve() != served else "")
+    st.caption(f"Corpus : {fr.md_label(str(served))}{moved} · version {status.version}")
+    if read_by_older_pipeline(status):
         st.info(f"Cet index a été construit avec une version antérieure de la lecture des PDF ({status.pipeline}, "
                 f"la version actuelle est {PIPELINE_VERSION}) : la prochaine reconstruction relira tous les "
                 f"fichiers, en réutilisant les vecteurs déjà calculés.")
@@ -66,19 +67,18 @@ def show_status(status: IndexStatus | None) -> None:
         st.caption("Aucun fichier ignoré : tous les PDF du corpus sont indexés.")
 
 
-# Builds an action asked for on this run, with where to follow each: run once every section is drawn,
-# so no section stays greyed from the previous run (or hidden) while a build runs.
-_BUILDS: list[tuple[DeltaGenerator, bool]] = []
+# A build an action asks for: where to follow it, and whether to read every file again. The page runs it
+# once every section is drawn, so no section stays greyed from the previous run (or hidden) meanwhile.
+BuildRequest = tuple[DeltaGenerator, bool]
 
 
-def rebuild_section() -> None:
+def rebuild_section() -> BuildRequest | None:
     st.subheader("Reconstruire")
     st.write("Ne relit que les fichiers nouveaux ou modifiés ; les recherches en cours continuent sur l’index "
              "actuel jusqu’à ce que le nouveau soit prêt.")
     full = st.checkbox("Tout reconstruire (relire et revectoriser tous les fichiers)", key="full")
     clicked, slot = st.button("Reconstruire", type="primary", key="rebuild"), st.empty()
-    if clicked:
-        _BUILDS.append((slot.container(), full))
+    return (slot.container(), full) if clicked else None
 
 
 def _say(a: Added) -> None:
@@ -93,7 +93,7 @@ def _say(a: Added) -> None:
         st.success(f"« {name} » : {'remplacé' if a.status == 'replaced' else 'ajouté au corpus'}.")
 
 
-def upload_section() -> None:
+def upload_section() -> BuildRequest | None:
     limit = st.get_option("server.maxUploadSize")
     st.subheader("Ajouter des PDF")
     st.write(f"Les PDF choisis sont vérifiés, copiés dans le dossier du corpus, puis l’index est mis à jour. "
@@ -104,12 +104,11 @@ def upload_section() -> None:
         replace = st.checkbox("Remplacer les fichiers existants du même nom", key="replace")
         submitted = st.form_submit_button("Ajouter et mettre à jour l’index", type="primary")
     slot = st.empty()
-    if submitted:
-        box = slot.container()
-        with box:
-            changed = _add(uploads, replace)
-        if changed:
-            _BUILDS.append((box, False))
+    if not submitted:
+        return None
+    box = slot.container()
+    with box:
+        return (box, False) if _add(uploads, replace) else None
 
 
 def _add(uploads: list, replace: bool) -> bool:
@@ -123,7 +122,7 @@ def _add(uploads: list, replace: bool) -> bool:
     return any(a.status in ("added", "renamed", "replaced") for a in results)
 
 
-def retire_section() -> None:
+def retire_section() -> BuildRequest | None:
     st.subheader("Retirer un document")
     st.write("Le PDF n’est pas supprimé : il est déplacé dans le dossier caché « .retires » du corpus, "
              "que l’index ignore, puis l’index est mis à jour.")
@@ -132,12 +131,11 @@ def retire_section() -> None:
                           filter_mode="contains" if len(pdfs) > 12 else None,  # typing narrows a long list
                           format_func=lambda p: p or "Choisissez un document")
     clicked, slot = st.button("Retirer ce document", disabled=not choice, key="retire"), st.empty()
-    if clicked:
-        box = slot.container()
-        with box:
-            moved = _retire(choice)
-        if moved:
-            _BUILDS.append((box, False))
+    if not clicked:
+        return None
+    box = slot.container()
+    with box:
+        return (box, False) if _retire(choice) else None
 
 
 def _retire(choice: str) -> bool:
@@ -216,19 +214,20 @@ st.title("Index")
 status_slot, build_slot = st.empty(), st.empty()
 with status_slot.container():
     show_status(_current_status())  # the live index: searches use it until a build replaces it
+asked = None
 if admin_panel():
-    rebuild_section()
-    upload_section()
-    retire_section()
+    requests = [rebuild_section(), upload_section(), retire_section()]  # every section drawn, then the build
     feedback_section()
+    asked = next((r for r in requests if r is not None), None)  # one click a run at most
 job = running_build()
-if _BUILDS:  # asked for on this run: followed where it was asked (one build covers several changes)
-    box, _ = _BUILDS[-1]
+if asked is not None:  # followed where it was asked
+    box, full = asked
     with box:
-        run_build(any(full for _, full in _BUILDS))
+        run_build(full)
 elif job is not None:  # started earlier (on this page before a click, or by a colleague)
     with build_slot.container():
         st.info("Une construction de l’index est en cours.")
         follow_build(job)
-with status_slot.container():
-    show_status(_current_status())  # after any action or build of this run: it agrees with what they did
+if asked is not None or job is not None:
+    with status_slot.container():
+        show_status(_current_status())  # after the build: it agrees with what it did
