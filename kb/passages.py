@@ -11,7 +11,7 @@ Public entry points: :class:`PassageSearcher`, :class:`SearchOptions`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .analyzer import fold, phrase_finder, terms_with_spans
 from .query import Query
 from .records import Hit
 from .retrieve import FusionSettings, HybridRetriever, Reranker
-from .snippet import highlight_spans, make_snippet
+from .snippet import Spans, highlight_spans, make_snippet
 from .store import KbIndex
 
 
@@ -173,9 +173,9 @@ class PassageSearcher:
         scores = dict(ranking)
         terms = set(query.terms)
         words = set(query.phrase.split()) if query.foreign else ()  # another language: whole words only
-        analysed: dict[int, list[tuple[str, int, int]]] = {}
+        analysed: dict[int, Spans] = {}
 
-        def spans(row: int) -> list[tuple[str, int, int]]:
+        def spans(row: int) -> Spans:
             """A row's terms and spans, analysed once for this query (diversity, snippet, highlights)."""
             if row not in analysed:
                 analysed[row] = terms_with_spans(self.index.chunks[row].text)
@@ -191,7 +191,7 @@ class PassageSearcher:
         return tuple(hits)
 
 
-_Spans = Callable[[int], Sequence[tuple[str, int, int]]]
+_Spans = Callable[[int], Spans]  # a row's terms and spans, analysed once a query
 # Per-row caches are emptied past this many rows: about 120 MB at most (a folded text takes about
 # 1.7 KB, a term set 4.3 KB on the demo corpus's passages).
 _CACHE_ROWS = 20_000
